@@ -1,1 +1,490 @@
-// placeholder; replaced by the implementation
+// livefour — multipart/form-data forms and their streaming encoder.
+#include <livefour/detail/multipart_body.hpp>
+#include <livefour/multipart.hpp>
+
+#include <openssl/rand.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <system_error>
+#include <utility>
+
+namespace livefour {
+namespace detail {
+
+namespace {
+
+/// An open file descriptor, closed with its last owner. Shared between copies of a prepared form
+/// (pread has no file position, so sharing is safe).
+struct file_handle {
+    int fd = -1;
+    explicit file_handle(int f) noexcept : fd(f) {}
+    file_handle(const file_handle&) = delete;
+    file_handle& operator=(const file_handle&) = delete;
+    ~file_handle() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::string errno_text(int e) { return std::generic_category().message(e); }
+
+}  // namespace
+
+/// What `prepare()` captured for one part.
+struct prepared_part {
+    enum class kind : unsigned char { bytes, file, custom };
+    std::string label;  // "part 'name'" plus the path for files, for error_detail()
+    std::string head;   // "--B\r\nContent-Disposition: ...\r\n[Content-Type: ...\r\n]\r\n"
+    kind k = kind::bytes;
+    std::shared_ptr<const std::string> bytes;  // field value or memory source
+    std::shared_ptr<file_handle> file;
+    std::shared_ptr<byte_source> custom;
+    std::optional<std::uint64_t> size;  // nullopt only for an unsized custom source
+};
+
+/// The result of one `prepare()`: everything the encoder needs, independent of later form edits.
+struct prepared_form {
+    std::vector<prepared_part> parts;
+    std::string closing;  // "--B--\r\n"
+    std::optional<std::uint64_t> length;
+    bool armed = true;  // cleared by the encoder that serializes it
+};
+
+/// The encoder's door into the form's private state.
+struct multipart_access {
+    static const std::shared_ptr<prepared_form>& state(const multipart_form& f) { return f.state_; }
+    static void note_custom_read(multipart_form& f) { f.custom_read_ = true; }
+    static error_code fail(multipart_form& f, error_code ec, std::string detail) {
+        return f.fail(ec, std::move(detail));
+    }
+    static const std::shared_ptr<byte_source>& custom(const body_source& s) { return s.custom_; }
+    static const std::shared_ptr<const std::string>& bytes(const body_source& s) { return s.bytes_; }
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// content types and sources
+
+std::string_view content_type_for(std::string_view filename) noexcept {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> table{{
+        {"mp4", "video/mp4"},        {"flv", "video/x-flv"},       {"webm", "video/webm"},
+        {"mov", "video/quicktime"},  {"avi", "video/x-msvideo"},   {"3gp", "video/3gpp"},
+        {"mkv", "video/x-matroska"}, {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
+        {"png", "image/png"},        {"bmp", "image/bmp"},         {"", ""},
+    }};
+    const auto dot = filename.rfind('.');
+    if (dot != std::string_view::npos && dot + 1 < filename.size()) {
+        const auto ext = filename.substr(dot + 1);
+        for (const auto& [e, type] : table) {
+            if (e.empty() || e.size() != ext.size()) continue;
+            const bool same = std::equal(e.begin(), e.end(), ext.begin(), [](char a, char b) {
+                return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+            });
+            if (same) return type;
+        }
+    }
+    return "application/octet-stream";
+}
+
+body_source::body_source(kind k, std::string filename, std::string content_type)
+    : kind_(k), filename_(std::move(filename)), content_type_(std::move(content_type)) {
+    if (content_type_.empty()) content_type_ = std::string(content_type_for(filename_));
+}
+
+body_source body_source::file(std::filesystem::path path, std::string content_type,
+                              std::string filename) {
+    if (filename.empty()) filename = path.filename().string();
+    body_source s(kind::file, std::move(filename), std::move(content_type));
+    s.path_ = std::move(path);
+    return s;
+}
+
+body_source body_source::memory(std::string bytes, std::string filename, std::string content_type) {
+    return memory(std::make_shared<const std::string>(std::move(bytes)), std::move(filename),
+                  std::move(content_type));
+}
+
+body_source body_source::memory(std::shared_ptr<const std::string> bytes, std::string filename,
+                                std::string content_type) {
+    body_source s(kind::memory, std::move(filename), std::move(content_type));
+    s.bytes_ = bytes ? std::move(bytes) : std::make_shared<const std::string>();
+    return s;
+}
+
+body_source body_source::custom(std::shared_ptr<byte_source> src, std::string filename,
+                                std::string content_type) {
+    body_source s(kind::custom, std::move(filename), std::move(content_type));
+    s.custom_ = std::move(src);
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the form
+
+namespace {
+
+constexpr std::size_t min_buffer = 16 * 1024;
+constexpr std::size_t max_buffer = 4 * 1024 * 1024;
+
+std::string random_boundary() {
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out = "livefour-";
+    std::array<unsigned char, 64> raw{};
+    while (out.size() < 9 + 32) {
+        if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+            // Uniqueness, not secrecy, is what matters here; keep going without OpenSSL's RNG.
+            std::random_device rd;
+            for (auto& b : raw) b = static_cast<unsigned char>(rd());
+        }
+        for (unsigned char b : raw) {
+            // 248 = 4 * 62: rejecting the rest keeps the characters uniform.
+            if (b < 248 && out.size() < 9 + 32) out += alphabet[b % alphabet.size()];
+        }
+    }
+    return out;
+}
+
+// RFC 2046 bchars without the space (a trailing space is illegal and any space needs care).
+bool is_bchar(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("'()+_,-./:=?").find(c) != std::string_view::npos;
+}
+
+bool has_line_break_or_nul(std::string_view s) noexcept {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// WHATWG: '"' in a name or filename becomes %22 (CR and LF were rejected before).
+std::string quote_param(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    for (char c : s) {
+        if (c == '"')
+            out += "%22";
+        else
+            out += c;
+    }
+    out += '"';
+    return out;
+}
+
+}  // namespace
+
+multipart_form::multipart_form(std::string boundary)
+    : boundary_(boundary.empty() ? random_boundary() : std::move(boundary)) {}
+
+multipart_form& multipart_form::add_field(std::string name, std::string value) {
+    state_.reset();
+    parts_.push_back(part{std::move(name), std::move(value), std::nullopt});
+    return *this;
+}
+
+multipart_form& multipart_form::add_file(std::string name, body_source source) {
+    state_.reset();
+    parts_.push_back(part{std::move(name), {}, std::move(source)});
+    return *this;
+}
+
+std::string multipart_form::content_type() const {
+    // RFC 2045 requires quotes only for tspecials, but receivers also misread an unquoted "'"
+    // (Python takes it for RFC 2231 charset'lang'value syntax). Quoting is always legal, so
+    // anything beyond [A-Za-z0-9._-] is quoted; the default random boundary never needs it.
+    const bool quote = !std::all_of(boundary_.begin(), boundary_.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+    return quote ? "multipart/form-data; boundary=\"" + boundary_ + "\""
+                 : "multipart/form-data; boundary=" + boundary_;
+}
+
+std::optional<std::uint64_t> multipart_form::content_length() const noexcept {
+    return state_ ? state_->length : std::nullopt;
+}
+
+error_code multipart_form::fail(error_code ec, std::string detail) {
+    error_detail_ = std::move(detail);
+    return ec;
+}
+
+error_code multipart_form::prepare() {
+    using detail::prepared_part;
+    state_.reset();
+    error_detail_.clear();
+
+    if (boundary_.empty() || boundary_.size() > 70 ||
+        !std::all_of(boundary_.begin(), boundary_.end(), is_bchar))
+        return fail(client_error::invalid_argument,
+                    "boundary must be 1-70 characters of [A-Za-z0-9'()+_,-./:=?]");
+    if (parts_.empty()) return fail(client_error::invalid_argument, "a form needs at least one part");
+
+    const std::string delimiter = "--" + boundary_;
+    auto st = std::make_shared<detail::prepared_form>();
+    st->parts.reserve(parts_.size());
+    std::uint64_t length = 0;
+    bool sized = true;
+
+    for (const auto& p : parts_) {
+        prepared_part pp;
+        pp.label = "part '" + p.name + "'";
+        if (p.name.empty() || has_line_break_or_nul(p.name))
+            return fail(client_error::invalid_field, pp.label + ": empty name or CR/LF/NUL in it");
+
+        pp.head = delimiter + "\r\nContent-Disposition: form-data; name=" + quote_param(p.name);
+        if (!p.source) {
+            if (has_line_break_or_nul(p.value))
+                return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the value");
+            pp.bytes = std::make_shared<const std::string>(p.value);
+            pp.size = p.value.size();
+        } else {
+            const auto& src = *p.source;
+            if (has_line_break_or_nul(src.filename()) || has_line_break_or_nul(src.content_type()))
+                return fail(client_error::invalid_field,
+                            pp.label + ": CR/LF/NUL in the filename or content type");
+            pp.head += "; filename=" + quote_param(src.filename()) +
+                       "\r\nContent-Type: " + src.content_type();
+            if (src.is_file()) {
+                const auto& path = *src.path();
+                pp.label += " (" + path.string() + ")";
+                pp.k = prepared_part::kind::file;
+                // O_NONBLOCK: opening a FIFO must not hang; it is rejected below anyway.
+                const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0) {
+                    const int e = errno;
+                    return fail(e == ENOENT ? client_error::file_not_found : client_error::file_unreadable,
+                                pp.label + ": open: " + detail::errno_text(e));
+                }
+                pp.file = std::make_shared<detail::file_handle>(fd);
+                struct stat sb {};
+                if (::fstat(fd, &sb) != 0)
+                    return fail(client_error::file_unreadable, pp.label + ": fstat: " + detail::errno_text(errno));
+                if (!S_ISREG(sb.st_mode))
+                    return fail(client_error::file_unreadable, pp.label + ": not a regular file");
+                pp.size = static_cast<std::uint64_t>(sb.st_size);
+            } else if (const auto& bytes = detail::multipart_access::bytes(src)) {
+                pp.bytes = bytes;
+                pp.size = bytes->size();
+            } else {
+                pp.k = prepared_part::kind::custom;
+                pp.custom = detail::multipart_access::custom(src);
+                if (!pp.custom) return fail(client_error::invalid_argument, pp.label + ": null byte_source");
+                if (custom_read_) {
+                    error_code ec;
+                    pp.custom->rewind(ec);
+                    if (ec) return fail(client_error::source_failed, pp.label + ": rewind: " + ec.message());
+                }
+                pp.size = pp.custom->size();
+            }
+        }
+        pp.head += "\r\n\r\n";
+        // Cheap insurance for what we hold in memory; files are not scanned (random boundaries
+        // make a collision a 2^-190 event).
+        if (pp.bytes && pp.bytes->find(delimiter) != std::string::npos)
+            return fail(client_error::invalid_argument, pp.label + ": contains the boundary");
+
+        if (pp.size)
+            length += pp.head.size() + *pp.size + 2;  // 2 = CRLF ending the part
+        else
+            sized = false;
+        st->parts.push_back(std::move(pp));
+    }
+    st->closing = delimiter + "--\r\n";
+    length += st->closing.size();
+    if (sized) st->length = length;
+
+    custom_read_ = false;
+    state_ = std::move(st);
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// the encoder
+
+namespace detail {
+
+multipart_encoder::multipart_encoder(std::shared_ptr<multipart_form> form) noexcept
+    : form_(std::move(form)) {}
+multipart_encoder::~multipart_encoder() = default;
+multipart_encoder::multipart_encoder(multipart_encoder&&) noexcept = default;
+multipart_encoder& multipart_encoder::operator=(multipart_encoder&&) noexcept = default;
+
+error_code multipart_encoder::fail(error_code ec, std::string detail) {
+    error_ = ec;
+    if (form_) multipart_access::fail(*form_, ec, std::move(detail));
+    return ec;
+}
+
+void multipart_encoder::start(error_code& ec) {
+    ec = {};
+    if (!form_) {
+        phase_ = phase::done;
+        return;
+    }
+    const auto& st = multipart_access::state(*form_);
+    if (!st || !st->armed) {
+        ec = fail(client_error::invalid_argument,
+                  "multipart form not prepared (call prepare() before each serialization)");
+        return;
+    }
+    st->armed = false;
+    state_ = st;
+    // A file that changed since prepare() fails here, before the header goes out.
+    for (const auto& p : state_->parts) {
+        if (p.k != prepared_part::kind::file) continue;
+        struct stat sb {};
+        if (::fstat(p.file->fd, &sb) != 0) {
+            ec = fail(client_error::file_unreadable, p.label + ": fstat: " + errno_text(errno));
+            return;
+        }
+        if (static_cast<std::uint64_t>(sb.st_size) != *p.size) {
+            ec = fail(client_error::file_changed_size,
+                      p.label + ": size changed from " + std::to_string(*p.size) + " to " +
+                          std::to_string(sb.st_size) + " bytes since prepare()");
+            return;
+        }
+    }
+    cap_ = std::clamp(form_->write_buffer_size, min_buffer, max_buffer);
+    if (state_->length && *state_->length < cap_) cap_ = static_cast<std::size_t>(*state_->length);
+    buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    part_ = 0;
+    off_ = 0;
+    phase_ = phase::head;
+}
+
+std::span<const char> multipart_encoder::next(error_code& ec) {
+    if (error_) {
+        ec = error_;
+        return {};
+    }
+    if (!state_ && phase_ != phase::done) {
+        ec = fail(client_error::invalid_argument, "multipart encoder used before start()");
+        return {};
+    }
+    std::size_t n = 0;
+    while (n < cap_ && phase_ != phase::done) {
+        if (auto e = step(n)) {
+            ec = e;
+            return {};
+        }
+    }
+    ec = {};
+    return {buf_.get(), n};
+}
+
+bool multipart_encoder::copy_from(std::string_view s, std::size_t& n) noexcept {
+    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(s.size() - off_, cap_ - n));
+    std::memcpy(buf_.get() + n, s.data() + off_, k);
+    n += k;
+    off_ += k;
+    return off_ == s.size();
+}
+
+error_code multipart_encoder::step(std::size_t& n) {
+    switch (phase_) {
+    case phase::head:
+        if (copy_from(state_->parts[part_].head, n)) {
+            phase_ = phase::body;
+            off_ = 0;
+        }
+        return {};
+    case phase::body:
+        return body_step(n);
+    case phase::tail:
+        if (copy_from("\r\n", n)) {
+            off_ = 0;
+            phase_ = ++part_ < state_->parts.size() ? phase::head : phase::closing;
+        }
+        return {};
+    case phase::closing:
+        if (copy_from(state_->closing, n)) phase_ = phase::done;
+        return {};
+    case phase::done:
+        break;
+    }
+    return {};
+}
+
+error_code multipart_encoder::body_step(std::size_t& n) {
+    auto& p = state_->parts[part_];
+    auto finish = [&] {
+        phase_ = phase::tail;
+        off_ = 0;
+    };
+    auto changed = [&](const char* how) {
+        return fail(client_error::file_changed_size,
+                    p.label + ": " + how + " than the " + std::to_string(*p.size) +
+                        " bytes it had at prepare()");
+    };
+    char* out = buf_.get() + n;
+    const std::size_t room = cap_ - n;
+
+    switch (p.k) {
+    case prepared_part::kind::bytes:
+        if (copy_from(*p.bytes, n)) finish();
+        return {};
+
+    case prepared_part::kind::file: {
+        if (off_ == *p.size) {
+            // Probe one byte past the end: a file that grew must not be cut silently.
+            char probe;
+            ssize_t r;
+            do r = ::pread(p.file->fd, &probe, 1, static_cast<off_t>(off_));
+            while (r < 0 && errno == EINTR);
+            if (r < 0) return fail(client_error::file_unreadable, p.label + ": read: " + errno_text(errno));
+            if (r > 0) return changed("longer");
+            finish();
+            return {};
+        }
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_));
+        const ssize_t r = ::pread(p.file->fd, out, want, static_cast<off_t>(off_));
+        if (r < 0) {
+            if (errno == EINTR) return {};
+            return fail(client_error::file_unreadable, p.label + ": read: " + errno_text(errno));
+        }
+        if (r == 0) return changed("shorter");
+        n += static_cast<std::size_t>(r);
+        off_ += static_cast<std::uint64_t>(r);
+        return {};
+    }
+
+    case prepared_part::kind::custom: {
+        if (off_ == 0) multipart_access::note_custom_read(*form_);
+        error_code ec;
+        if (p.size && off_ == *p.size) {
+            char probe;
+            const auto r = p.custom->read(std::span<char>(&probe, 1), ec);
+            if (ec) return fail(client_error::source_failed, p.label + ": read: " + ec.message());
+            if (r > 0) return changed("longer");
+            finish();
+            return {};
+        }
+        const auto want = p.size ? static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_))
+                                 : room;
+        const auto r = p.custom->read(std::span<char>(out, want), ec);
+        if (ec) return fail(client_error::source_failed, p.label + ": read: " + ec.message());
+        if (r > want)
+            return fail(client_error::source_failed, p.label + ": read() returned more than asked");
+        if (r == 0) {
+            if (p.size) return changed("shorter");
+            finish();
+            return {};
+        }
+        n += r;
+        off_ += r;
+        return {};
+    }
+    }
+    return {};
+}
+
+}  // namespace detail
+}  // namespace livefour

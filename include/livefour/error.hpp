@@ -104,6 +104,12 @@ enum class client_error : int {
     retries_exhausted,
     tls_verification_failed,    ///< certificate chain or host name not accepted
     connection_closed,          ///< peer closed before a complete response
+    tls_certificate_expired,    ///< the peer's certificate is expired or not yet valid
+    tls_hostname_mismatch,      ///< the certificate does not name the endpoint's host / IP
+    tls_untrusted_certificate,  ///< the chain does not lead to a trusted CA
+    // verdicts decided by livefour (decide()), not by the server
+    similarity_below_threshold, ///< comparison succeeded but sim < decision_policy::threshold
+    comparison_missing,         ///< a comparison was required but the reply carries none
 };
 
 /// Coarse grouping for branching, independent of the exact code.
@@ -111,18 +117,25 @@ enum class condition : int {
     auth = 1,     ///< signature / credentials problems (4, 5, 6, 9–14, 16, 24)
     rate_limit,   ///< 15
     bad_request,  ///< 3, 21, 23 and client-side input errors
-    server,       ///< 107, 108, 213, non-JSON / malformed replies
-    verdict,      ///< liveness / comparison outcomes (-4xxx, -50xx)
-    identity,     ///< ID-card checks (-58xx)
+    server,       ///< 107, 108, 213, -5802, non-JSON / malformed replies
+    verdict,      ///< liveness / comparison outcomes (-4xxx, -50xx, -1101…-1109), decide() rejections
+    identity,     ///< ID-card checks (-5801, -5803…-5807)
     transport,    ///< resolve/connect/TLS/timeouts/closed connections
 };
 
+/// Category of `api_error` ("livefour.api"); message() is api_message().
 const boost::system::error_category& api_category() noexcept;
+/// Category of `client_error` ("livefour.client").
 const boost::system::error_category& client_category() noexcept;
+/// Category of `condition` ("livefour.condition"). Its equivalent() uses condition_of(), so
+/// `ec == condition::transport` also holds for the Asio/Beast errors livefour classifies.
 const boost::system::error_category& condition_category() noexcept;
 
+/// Makes `api_error` usable as an error_code (found by ADL).
 inline error_code make_error_code(api_error e) noexcept { return {static_cast<int>(e), api_category()}; }
+/// Makes `client_error` usable as an error_code (found by ADL).
 inline error_code make_error_code(client_error e) noexcept { return {static_cast<int>(e), client_category()}; }
+/// Makes `condition` usable as an error_condition (found by ADL).
 inline boost::system::error_condition make_error_condition(condition c) noexcept {
     return {static_cast<int>(c), condition_category()};
 }

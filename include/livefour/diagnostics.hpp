@@ -1,0 +1,49 @@
+// livefour — what went wrong, beyond the error_code.
+//
+// As in Boost.MySQL, text that came from the server is kept apart from livefour's own text: the
+// server's message is untrusted input (it may be long, odd or crafted) and must not be mistaken for
+// a diagnosis, nor pasted into places that trust it.
+#pragma once
+
+#include <string>
+#include <utility>
+
+namespace livefour {
+
+/// Details of the last exchange: HTTP status, the server's `message`, livefour's explanation.
+class diagnostics {
+public:
+    /// HTTP status of the response; 0 when no response was received.
+    int http_status() const noexcept { return http_status_; }
+    /// The envelope's "message" as sent by the server (untrusted). For a non-JSON body, a short,
+    /// sanitised excerpt of that body.
+    const std::string& server_message() const noexcept { return server_message_; }
+    /// livefour's own explanation of the failure (empty on success).
+    const std::string& client_message() const noexcept { return client_message_; }
+
+    /// Resets to the state of "no response".
+    void clear() noexcept {
+        http_status_ = 0;
+        server_message_.clear();
+        client_message_.clear();
+    }
+    /// Sets the HTTP status.
+    void set_http_status(int status) { http_status_ = status; }
+    /// Sets the server's message.
+    void set_server_message(std::string msg) { server_message_ = std::move(msg); }
+    /// Sets livefour's explanation.
+    void set_client_message(std::string msg) { client_message_ = std::move(msg); }
+    /// Sets all three at once.
+    void assign(int http_status, std::string server_msg, std::string client_msg) {
+        http_status_ = http_status;
+        server_message_ = std::move(server_msg);
+        client_message_ = std::move(client_msg);
+    }
+
+private:
+    int http_status_ = 0;
+    std::string server_message_;
+    std::string client_message_;
+};
+
+}  // namespace livefour

@@ -1,0 +1,88 @@
+// livefour — client configuration: plain values with documented defaults (docs/options.md).
+#pragma once
+
+#include <livefour/error.hpp>
+#include <livefour/secret.hpp>
+#include <livefour/signer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace livefour {
+
+/// Time bounds of one operation. Each has its own error code so a caller can tell which phase failed.
+/// A zero duration disables that bound.
+struct timeouts {
+    /// Name resolution plus TCP connect (client_error::resolve_timeout / connect_timeout).
+    std::chrono::milliseconds connect{std::chrono::seconds{10}};
+    /// TLS handshake (client_error::handshake_timeout).
+    std::chrono::milliseconds handshake{std::chrono::seconds{10}};
+    /// No upload or download progress for this long (client_error::stall_timeout). Re-armed on every
+    /// write and read, so a large upload over a slow but moving link never hits it. It also bounds
+    /// the server's think time between the last body byte and the first response byte.
+    std::chrono::milliseconds stall{std::chrono::seconds{30}};
+    /// Waiting for a free connection when max_connections are busy (client_error::pool_wait_timeout).
+    std::chrono::milliseconds pool_wait{std::chrono::seconds{30}};
+    /// Overall bound of one operation, all attempts included (client_error::deadline_exceeded).
+    std::chrono::milliseconds deadline{std::chrono::seconds{0}};
+};
+
+/// TLS settings. Verification is on by default and uses the system trust store.
+struct tls_options {
+    /// Verify the peer's certificate chain and host name. Turning this off is for experiments only.
+    bool verify_peer = true;
+    /// PEM file of trusted CAs. When set it *replaces* the system trust store.
+    std::string ca_file;
+    /// A context of the caller's. When set, verify_peer and ca_file are ignored: the caller owns
+    /// the trust configuration. Host-name verification and SNI are still applied per connection.
+    std::shared_ptr<boost::asio::ssl::context> context;
+};
+
+/// Connection reuse. Connections are kept per client (one endpoint per client).
+struct pool_options {
+    /// Upper bound on open connections (in use + idle). Further operations wait for a free one.
+    std::size_t max_connections = 16;
+    /// Idle connections older than this are closed instead of reused: below common server
+    /// keep-alive timeouts (nginx 75 s, many load balancers 60 s) so we rarely race a server close.
+    std::chrono::milliseconds max_idle{std::chrono::seconds{30}};
+};
+
+/// Everything a client needs. Only `creds` has no usable default.
+struct client_options {
+    /// `https://host[:port][/base-path]`. `http://` only with allow_insecure_http.
+    std::string endpoint = "https://recognition.image.myqcloud.com";
+    credentials creds;
+    signer_options signing;
+    tls_options tls;
+    timeouts timeout;
+    pool_options pool;
+    /// Permit `http://` endpoints (tests, a local emulator behind a trusted network).
+    bool allow_insecure_http = false;
+    /// Upload limit, checked before any byte is sent (spec §4: the service caps bodies at 6 MB).
+    /// 0 disables the check (benchmarks, custom servers).
+    std::uint64_t max_upload_bytes = 6ull * 1024 * 1024;
+    /// Response body limit (client_error::response_too_large). A detect reply carrying a best-frame
+    /// JPEG in base64 is typically well under 1 MiB.
+    std::size_t max_response_bytes = 4 * 1024 * 1024;
+    /// Response header limit (client_error::header_too_large).
+    std::size_t max_header_bytes = 16 * 1024;
+    /// Size of the single buffer the body writer fills per socket write: 16 KiB .. 4 MiB.
+    std::size_t write_buffer_size = 256 * 1024;
+    /// Send bodies with `Transfer-Encoding: chunked` even when their size is known.
+    bool force_chunked = false;
+    /// Value of the User-Agent header.
+    std::string user_agent = "livefour/0.1";
+};
+
+/// Checks options without touching the network: endpoint syntax and scheme, credentials,
+/// signature validity, limits. The client constructor throws what this returns.
+error_code validate(const client_options& opts);
+
+}  // namespace livefour

@@ -1,0 +1,80 @@
+// Internal: one HTTP/1.1 connection (TLS or plain), how it is opened, and one request/response
+// exchange on it with per-phase timeouts. Only src/client.cpp includes this (it is the one
+// translation unit that instantiates Beast and Asio's SSL stream).
+#pragma once
+
+#include "endpoint.hpp"
+
+#include <livefour/diagnostics.hpp>
+#include <livefour/error.hpp>
+#include <livefour/options.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace livefour::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+/// The awaitable completion token used throughout: errors come back as values, never as exceptions.
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Builds the client's TLS context from the options: TLS >= 1.2, peer verification, system store
+/// or the given CA file. Throws system_error on an unreadable CA file.
+std::shared_ptr<ssl::context> make_tls_context(const tls_options& opts);
+
+struct connection {
+    connection(const asio::any_io_executor& ex, ssl::context* ctx);
+
+    beast::tcp_stream& lowest() noexcept;
+    /// Closes the socket without a TLS close_notify: a pooled connection's shutdown would only
+    /// wait on the peer (Beast issues 2807/3040), and the server learns of the close from the FIN.
+    void close() noexcept;
+
+    std::optional<beast::tcp_stream> plain;
+    std::optional<ssl::stream<beast::tcp_stream>> tls;
+    beast::flat_buffer buffer;
+    std::chrono::steady_clock::time_point last_used{};
+    std::uint64_t requests = 0;  ///< completed exchanges on this connection
+};
+
+/// Resolve + connect (timeouts::connect) and TLS handshake (timeouts::handshake) with SNI and
+/// host-name verification.
+asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
+                                            diagnostics& diag);
+
+/// Outcome of one exchange, with what a retry policy needs to know (spec §6).
+struct exchange_result {
+    error_code ec;
+    int status = 0;
+    std::string body;
+    bool keep_alive = false;
+    bool request_fully_sent = false;  ///< every byte of the request went out
+    bool response_started = false;    ///< at least one response byte arrived
+};
+
+/// Streams `req` and reads the response into a bounded string body. The stall timeout is re-armed
+/// on every write and read. `on_body_bytes` receives body bytes sent per write.
+template <class Stream, class Body>
+asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+                                          http::request<Body>& req, const client_options& opts,
+                                          const std::function<void(std::uint64_t)>& on_body_bytes);
+
+}  // namespace livefour::detail

@@ -1,0 +1,86 @@
+// Shared fixtures of the integration tests: a running livefour-emulator and a client for it.
+#pragma once
+
+#include "support.hpp"
+
+#include <livefour/client.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+namespace test {
+
+inline constexpr const char* appid = "1250000000";
+inline constexpr const char* secret_id = "AKIDEXAMPLE";
+inline constexpr const char* secret_key = "SECRETKEYEXAMPLE";
+
+/// livefour-emulator on 127.0.0.1, TLS with its self-made CA (or plain), stopped at scope exit.
+struct emulator {
+    explicit emulator(std::vector<std::string> extra = {}, bool tls = true) : tls(tls) {
+        std::vector<std::string> argv = {LIVEFOUR_EMULATOR_PATH, "--port", "0", "--quiet",
+                                         "--appid", appid, "--secret-id", secret_id};
+        if (tls) {
+            argv.push_back("--write-ca");
+            argv.push_back(ca_path().string());
+        } else {
+            argv.push_back("--plain");
+        }
+        for (auto& e : extra) argv.push_back(e);
+        setenv("LIVEFOUR_SECRET_KEY", secret_key, 1);
+        proc.emplace(argv);
+        port = proc->listening_port();
+    }
+
+    std::filesystem::path ca_path() const { return dir / "emulator-ca.pem"; }
+    std::string url() const { return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port); }
+
+    /// GET /_emulator/stats through curl (a peer, not our client).
+    boost::json::object stats() const {
+        auto [st, out] = run("curl -sS --max-time 10 " +
+                             (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
+                             "/_emulator/stats");
+        REQUIRE(st == 0);
+        return parse_json(out).as_object();
+    }
+    std::int64_t count(const char* key) const { return stats().at(key).to_number<std::int64_t>(); }
+
+    livefour::client_options options() const {
+        livefour::client_options o;
+        o.endpoint = url();
+        o.allow_insecure_http = !tls;
+        o.creds.appid = appid;
+        o.creds.secret_id = secret_id;
+        o.creds.secret_key = livefour::secret_string(secret_key);
+        if (tls) o.tls.ca_file = ca_path().string();
+        return o;
+    }
+
+    temp_dir dir;
+    bool tls;
+    std::optional<child> proc;
+    unsigned short port = 0;
+};
+
+/// Runs a coroutine to completion on `ioc`, bounded so a hang fails the test instead of CI.
+template <class T>
+T run_bounded(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,
+              std::chrono::seconds limit = std::chrono::seconds(120)) {
+    std::optional<T> result;
+    std::exception_ptr error;
+    boost::asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
+        error = e;
+        if (!e) result = std::move(v);
+    });
+    ioc.restart();
+    ioc.run_for(limit);
+    if (error) std::rethrow_exception(error);
+    REQUIRE_MESSAGE(result.has_value(), "operation did not complete within the time limit");
+    return std::move(*result);
+}
+
+}  // namespace test
