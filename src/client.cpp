@@ -36,7 +36,8 @@ struct op_record {
 struct client_impl {
     client_impl(asio::any_io_executor e, client_options o)
         : ex(std::move(e)), opts(std::move(o)), sign(opts.creds, opts.signing),
-          tls_ctx(init_endpoint()), connections(ex, tls_ctx.get(), opts.pool) {}
+          tls_ctx(init_endpoint()), connections(ex, tls_ctx.get(), opts.pool),
+          budget(opts.budget ? opts.budget : std::make_shared<retry_budget>()) {}
 
     std::shared_ptr<ssl::context> init_endpoint() {
         std::string why;
@@ -53,7 +54,9 @@ struct client_impl {
     signer sign;
     endpoint_info ep;
     std::shared_ptr<ssl::context> tls_ctx;
+    tls_session_cache sessions;
     pool connections;
+    std::shared_ptr<retry_budget> budget;
 
     std::mutex ops_mu;
     std::set<std::shared_ptr<op_record>> ops;
@@ -139,13 +142,13 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         if (!reused) {
             slot.conn = self.connections.make_connection();
             auto ec = co_await asio::co_spawn(slot.conn->strand,
-                                              open_connection(slot.conn->conn, self.ep, self.opts, diag),
+                                              open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag),
                                               asio::use_awaitable);
             if (ec) {
                 slot.release(false);
                 co_return failed(ec);
             }
-            self.connections.count_created();
+            self.connections.count_created(slot.conn->conn.resumed);
         }
         if (attempt > 0) {
             if (auto ec = rewind()) {
@@ -157,6 +160,7 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         self.connections.count_request(reused);
         auto& conn = slot.conn->conn;
         exchange_result r;
+        r.connection_reused = reused;
         if (conn.tls)
             r = co_await asio::co_spawn(
                 slot.conn->strand, exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
@@ -165,8 +169,14 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
             r = co_await asio::co_spawn(
                 slot.conn->strand, exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
                 asio::use_awaitable);
+        r.connection_reused = reused;
 
         const bool ok = !r.ec;
+        if (ok && conn.tls && !conn.session_stored) {
+            // After the first response, so that a TLS 1.3 ticket has arrived.
+            self.sessions.store(conn.tls->native_handle());
+            conn.session_stored = true;
+        }
         if (!ok && reused && stale_connection(r) && attempt == 0) {
             // The keep-alive race: resend once on a new connection. Never surfaces to the user.
             slot.release(false);
@@ -190,6 +200,66 @@ void describe_transport_error(const exchange_result& r, diagnostics& diag) {
         diag.set_client_message(r.ec.message());
 }
 
+/// The retry loop (spec §6): resends while the policy allows and the client's budget has tokens,
+/// rewinding the body and re-signing before every attempt, waiting a jittered backoff on a timer
+/// (cancellable like everything else). Gives up with retries_exhausted once max_attempts failed;
+/// the last reply is still returned, so the last API code is in Result::code.
+template <class Result, class Body, class Parse>
+asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, http::request<Body>& req,
+                                                             diagnostics& diag, bool idempotent,
+                                                             const std::function<error_code()>& rewind,
+                                                             const std::function<void(std::uint64_t)>& on_bytes,
+                                                             Parse parse) {
+    const auto& policy = self.opts.retry;
+    for (int attempt = 1;; ++attempt) {
+        if (attempt > 1) {
+            if (auto ec = rewind()) co_return std::tuple{ec, Result{}};
+            req.set(http::field::authorization, self.sign.authorization());  // valid for this attempt
+        }
+        diag.clear_response();
+        diag.count_attempt();
+        auto r = co_await send(self, req, diag, rewind, on_bytes);
+        Result out;
+        error_code ec = r.ec;
+        if (ec)
+            describe_transport_error(r, diag);
+        else
+            ec = parse(r.body, r.status, out, diag);
+        if (!ec) {
+            self.budget->record_success();
+            co_return std::tuple{ec, std::move(out)};
+        }
+        attempt_info info;
+        info.ec = ec;
+        info.attempt = attempt;
+        info.idempotent = idempotent;
+        info.request_fully_sent = r.request_fully_sent;
+        info.response_started = r.response_started;
+        info.connection_reused = r.connection_reused;
+        info.http_status = r.status;
+        if (!should_retry(policy, info)) co_return std::tuple{ec, std::move(out)};
+        self.budget->record_failure();
+        if (attempt >= policy.max_attempts) {
+            if (policy.max_attempts == 1) co_return std::tuple{ec, std::move(out)};  // retries are off
+            diag.set_client_message("gave up after " + std::to_string(attempt) + " attempts; last error: " +
+                                    ec.message() + " [" + ec.category().name() + ":" +
+                                    std::to_string(ec.value()) + "]");
+            co_return std::tuple{error_code(client_error::retries_exhausted), std::move(out)};
+        }
+        if (!self.budget->allow_retry()) {
+            diag.set_client_message("not retried: the client's retry budget is exhausted (most recent attempts "
+                                    "failed); last error: " + ec.message());
+            co_return std::tuple{ec, std::move(out)};
+        }
+        const auto delay = backoff_delay(policy, attempt, ec);
+        if (policy.on_retry) policy.on_retry(retry_event{attempt, ec, delay});
+        diag.add_retry(ec, delay);
+        asio::steady_timer backoff(co_await asio::this_coro::executor, delay);
+        auto [wait_ec] = co_await backoff.async_wait(use_tuple);
+        if (wait_ec) co_return std::tuple{error_code(asio::error::operation_aborted), Result{}};
+    }
+}
+
 asio::awaitable<std::tuple<error_code, digits_result>> run_digits(std::shared_ptr<client_impl> self,
                                                                   digits_request req, diagnostics& diag) {
     digits_result out;
@@ -207,13 +277,11 @@ asio::awaitable<std::tuple<error_code, digits_result>> run_digits(std::shared_pt
     hreq.body() = boost::json::serialize(body);
     hreq.prepare_payload();
 
-    auto r = co_await send(*self, hreq, diag, [] { return error_code{}; }, {});
-    if (r.ec) {
-        describe_transport_error(r, diag);
-        co_return std::tuple{r.ec, out};
-    }
-    auto ec = parse_digits_response(r.body, r.status, out, diag);
-    co_return std::tuple{ec, std::move(out)};
+    co_return co_await with_retries<digits_result>(
+        *self, hreq, diag, /*idempotent=*/true, [] { return error_code{}; }, {},
+        [](std::string_view body, int status, digits_result& o, diagnostics& d) {
+            return parse_digits_response(body, status, o, d);
+        });
 }
 
 template <class Request>
@@ -275,15 +343,15 @@ asio::awaitable<std::tuple<error_code, detect_result>> run_detect(std::shared_pt
         return ec;
     };
 
-    auto r = co_await send(*self, hreq, diag, rewind, on_bytes);
-    if (r.ec) {
-        if (r.ec.category() == client_category() && !form->error_detail().empty())
-            diag.set_client_message(form->error_detail());
-        describe_transport_error(r, diag);
-        co_return std::tuple{r.ec, out};
-    }
-    auto ec = parse_detect_response(r.body, r.status, out, diag);
-    co_return std::tuple{ec, std::move(out)};
+    auto result = co_await with_retries<detect_result>(
+        *self, hreq, diag, /*idempotent=*/false, rewind, on_bytes,
+        [&](std::string_view body, int status, detect_result& o, diagnostics& d) {
+            return parse_detect_response(body, status, o, d);
+        });
+    // A source problem found while streaming (e.g. the file changed size) explains itself best.
+    if (auto& ec = std::get<0>(result); ec && ec.category() == client_category() && !form->error_detail().empty())
+        diag.set_client_message(form->error_detail());
+    co_return result;
 }
 
 /// Wraps an operation: registers it for close(), bounds it by the overall deadline, lets every

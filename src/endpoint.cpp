@@ -88,6 +88,7 @@ error_code validate(const client_options& opts) {
         return client_error::invalid_signature_validity;
     if (opts.write_buffer_size < 16 * 1024 || opts.write_buffer_size > 4 * 1024 * 1024)
         return client_error::invalid_argument;
+    if (auto ec = validate(opts.retry)) return ec;
     if (opts.pool.max_connections == 0 || opts.max_response_bytes == 0 || opts.max_header_bytes == 0)
         return client_error::invalid_argument;
     return {};

@@ -276,7 +276,9 @@ error_code multipart_form::prepare() {
             } else {
                 pp.k = prepared_part::kind::custom;
                 pp.custom = detail::multipart_access::custom(src);
-                if (!pp.custom) return fail(client_error::invalid_argument, pp.label + ": null byte_source");
+                if (!pp.custom)
+                    return fail(client_error::invalid_argument,
+                                pp.label + ": no source (empty body_source or null byte_source)");
                 if (custom_read_) {
                     error_code ec;
                     pp.custom->rewind(ec);

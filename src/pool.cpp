@@ -152,9 +152,10 @@ pool_stats pool::stats() const {
     return stats_;
 }
 
-void pool::count_created() {
+void pool::count_created(bool tls_resumed) {
     std::lock_guard lock(mu_);
     ++stats_.created;
+    if (tls_resumed) ++stats_.tls_resumed;
 }
 
 void pool::count_request(bool reused) {

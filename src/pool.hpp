@@ -57,7 +57,7 @@ public:
 
     pool_stats stats() const;
     void count_request(bool reused);
-    void count_created();
+    void count_created(bool tls_resumed);
 
 private:
     using channel = asio::experimental::concurrent_channel<void(error_code, connection_ptr)>;

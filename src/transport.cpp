@@ -35,6 +35,28 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_options& opts) {
     return ctx;
 }
 
+tls_session_cache::~tls_session_cache() {
+    if (session_) SSL_SESSION_free(session_);
+}
+
+void tls_session_cache::offer(SSL* ssl) {
+    std::lock_guard lock(mu_);
+    if (session_) SSL_set_session(ssl, session_);
+}
+
+void tls_session_cache::store(SSL* ssl) {
+    SSL_SESSION* live = SSL_get1_session(ssl);
+    if (!live) return;
+    // Keep a copy: OpenSSL marks a connection's own session not resumable when that connection is
+    // freed without a close_notify, which is how pooled connections end (see connection::close).
+    SSL_SESSION* s = SSL_SESSION_is_resumable(live) ? SSL_SESSION_dup(live) : nullptr;
+    SSL_SESSION_free(live);
+    if (!s) return;
+    std::lock_guard lock(mu_);
+    if (session_) SSL_SESSION_free(session_);
+    session_ = s;
+}
+
 connection::connection(const asio::any_io_executor& ex, ssl::context* ctx) {
     if (ctx)
         tls.emplace(ex, *ctx);
@@ -93,7 +115,7 @@ error_code classify_verify_result(long v) {
 }  // namespace
 
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            diagnostics& diag) {
+                                            tls_session_cache& sessions, diagnostics& diag) {
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
     const auto connect_budget = opts.timeout.connect;
@@ -158,6 +180,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
                 co_return client_error::tls_verification_failed;
             }
         }
+        sessions.offer(ssl);
         arm(lowest, opts.timeout.handshake);
         auto [ec] = co_await c.tls->async_handshake(ssl::stream_base::client, use_tuple);
         if (ec) {
@@ -171,6 +194,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
                                     (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
             co_return phase_error(ec, client_error::handshake_timeout);
         }
+        c.resumed = SSL_session_reused(ssl) == 1;
     }
     lowest.expires_never();
     co_return error_code{};

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -40,6 +41,24 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// or the given CA file. Throws system_error on an unreadable CA file.
 std::shared_ptr<ssl::context> make_tls_context(const tls_options& opts);
 
+/// The most recent resumable TLS session to the endpoint, offered on every new connection so a
+/// pool that grows (or replaces a dead connection) skips the full handshake. Thread-safe.
+class tls_session_cache {
+public:
+    tls_session_cache() = default;
+    tls_session_cache(const tls_session_cache&) = delete;
+    ~tls_session_cache();
+    /// Offers the cached session (if any) to `ssl` before its handshake.
+    void offer(SSL* ssl);
+    /// Keeps `ssl`'s session if it is resumable. Call after the first response: a TLS 1.3
+    /// session ticket arrives after the handshake.
+    void store(SSL* ssl);
+
+private:
+    std::mutex mu_;
+    SSL_SESSION* session_ = nullptr;
+};
+
 struct connection {
     connection(const asio::any_io_executor& ex, ssl::context* ctx);
 
@@ -53,12 +72,14 @@ struct connection {
     beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point last_used{};
     std::uint64_t requests = 0;  ///< completed exchanges on this connection
+    bool resumed = false;        ///< the TLS handshake resumed a cached session
+    bool session_stored = false; ///< this connection's session went to the cache already
 };
 
 /// Resolve + connect (timeouts::connect) and TLS handshake (timeouts::handshake) with SNI and
 /// host-name verification.
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            diagnostics& diag);
+                                            tls_session_cache& sessions, diagnostics& diag);
 
 /// Outcome of one exchange, with what a retry policy needs to know (spec §6).
 struct exchange_result {
@@ -68,6 +89,7 @@ struct exchange_result {
     bool keep_alive = false;
     bool request_fully_sent = false;  ///< every byte of the request went out
     bool response_started = false;    ///< at least one response byte arrived
+    bool connection_reused = false;   ///< ran on a kept-alive connection from the pool
 };
 
 /// Streams `req` and reads the response into a bounded string body. The stall timeout is re-armed

@@ -31,6 +31,7 @@ struct pool_stats {
     std::uint64_t reused = 0;      ///< requests sent on a kept-alive connection
     std::uint64_t evicted = 0;     ///< idle connections closed for age or found dead
     std::uint64_t requests = 0;    ///< HTTP exchanges started (attempts, not operations)
+    std::uint64_t tls_resumed = 0; ///< new connections whose TLS handshake resumed a session
 };
 
 namespace detail {

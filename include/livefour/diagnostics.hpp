@@ -5,14 +5,25 @@
 // a diagnosis, nor pasted into places that trust it.
 #pragma once
 
+#include <livefour/error.hpp>
+
+#include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace livefour {
 
-/// Details of the last exchange: HTTP status, the server's `message`, livefour's explanation.
+/// Details of an operation: the last exchange's HTTP status, the server's `message`, livefour's
+/// explanation, and the attempts the retry loop made.
 class diagnostics {
 public:
+    /// One retry: the error that caused it and the backoff before the next attempt.
+    struct retry_record {
+        error_code error;
+        std::chrono::milliseconds delay{0};
+    };
+
     /// HTTP status of the response; 0 when no response was received.
     int http_status() const noexcept { return http_status_; }
     /// The envelope's "message" as sent by the server (untrusted). For a non-JSON body, a short,
@@ -21,12 +32,30 @@ public:
     /// livefour's own explanation of the failure (empty on success).
     const std::string& client_message() const noexcept { return client_message_; }
 
-    /// Resets to the state of "no response".
+    /// Attempts the operation made (exchanges started, transparent keep-alive resends excluded);
+    /// 0 when it failed before sending anything.
+    int attempts() const noexcept { return attempts_; }
+    /// The retries, in order; empty when the first attempt settled the operation.
+    const std::vector<retry_record>& retries() const noexcept { return retries_; }
+
+    /// Resets to the state of "no response, no attempt".
     void clear() noexcept {
         http_status_ = 0;
         server_message_.clear();
         client_message_.clear();
+        attempts_ = 0;
+        retries_.clear();
     }
+    /// Forgets the previous attempt's response (status and messages), keeping the attempt log.
+    void clear_response() noexcept {
+        http_status_ = 0;
+        server_message_.clear();
+        client_message_.clear();
+    }
+    /// Counts one attempt.
+    void count_attempt() noexcept { ++attempts_; }
+    /// Logs one retry.
+    void add_retry(error_code ec, std::chrono::milliseconds delay) { retries_.push_back({ec, delay}); }
     /// Sets the HTTP status.
     void set_http_status(int status) { http_status_ = status; }
     /// Sets the server's message.
@@ -44,6 +73,8 @@ private:
     int http_status_ = 0;
     std::string server_message_;
     std::string client_message_;
+    int attempts_ = 0;
+    std::vector<retry_record> retries_;
 };
 
 }  // namespace livefour

@@ -66,6 +66,10 @@ std::string_view content_type_for(std::string_view filename) noexcept;
 /// `byte_source`. An empty content type is derived from the filename with `content_type_for`.
 class body_source {
 public:
+    /// No source yet (so that request structs are default-constructible); a form holding an empty
+    /// source fails `prepare()` with `client_error::invalid_argument` ("no source").
+    body_source() noexcept : kind_(kind::custom) {}
+
     /// A file on disk. `filename` defaults to the path's last component; the content type to the
     /// filename's extension. Only regular files are accepted (see `multipart_form::prepare`).
     static body_source file(std::filesystem::path path, std::string content_type = {},

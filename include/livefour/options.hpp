@@ -2,6 +2,7 @@
 #pragma once
 
 #include <livefour/error.hpp>
+#include <livefour/retry.hpp>
 #include <livefour/secret.hpp>
 #include <livefour/signer.hpp>
 
@@ -63,6 +64,11 @@ struct client_options {
     tls_options tls;
     timeouts timeout;
     pool_options pool;
+    /// Retries of API codes 15/107/108 and of transport failures that are safe to resend (spec §6).
+    retry_policy retry;
+    /// Shared retry budget; null = one per client (the default). Share one between clients that
+    /// talk to the same backend so that together they back off.
+    std::shared_ptr<retry_budget> budget;
     /// Permit `http://` endpoints (tests, a local emulator behind a trusted network).
     bool allow_insecure_http = false;
     /// Upload limit, checked before any byte is sent (spec §4: the service caps bodies at 6 MB).

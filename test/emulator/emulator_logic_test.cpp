@@ -314,7 +314,7 @@ TEST_CASE("emulator service: getfour, detect, single use, switches, stats") {
     CHECK(id_data.contains("video_photo"));
     CHECK(!id_data.contains("photo"));
 
-    svc.on_request(endpoint::livegetfour);
+    svc.on_request_complete(endpoint::livegetfour);
     svc.on_connection();
     svc.on_body_bytes(10);
     auto stats = json::parse(svc.stats_json()).as_object();

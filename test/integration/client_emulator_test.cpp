@@ -287,3 +287,20 @@ TEST_CASE("cancellation mid-upload completes promptly with operation_aborted") {
     CHECK(st.in_use == 0);
     CHECK(st.idle == 0);  // the cancelled exchange's connection was closed, not pooled
 }
+
+TEST_CASE("a new connection resumes the cached TLS session") {
+    test::emulator emu;
+    asio::io_context ioc;
+    auto opts = emu.options();
+    opts.pool.max_idle = std::chrono::milliseconds(1);  // every request finds its idle connection too old
+    livefour::client cl(ioc.get_executor(), opts);
+    for (int i = 0; i < 3; ++i) {
+        auto d = test::run_bounded(ioc, cl.async_get_digits({}, asio::use_awaitable));
+        CHECK(d.validate_data.size() == 4);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    auto st = cl.stats();
+    CHECK(st.created == 3);
+    CHECK(st.evicted == 2);
+    CHECK(st.tls_resumed == 2);
+}

@@ -189,3 +189,20 @@ TEST_CASE("TLS: SNI is sent for host names, and bad certificates are refused wit
         CHECK(try_digits(peer, o, diag) == client_error::tls_untrusted_certificate);
     }
 }
+
+TEST_CASE("TLS session resumption with a peer we did not write (Python ssl)") {
+    python_peer peer("server");
+    auto o = peer.options();
+    o.pool.max_idle = std::chrono::milliseconds(1);  // force a new connection per request
+    asio::io_context ioc;
+    livefour::client cl(ioc.get_executor(), o);
+    for (int i = 0; i < 3; ++i) {
+        livefour::diagnostics diag;
+        auto [ec, r] = test::run_bounded(ioc, cl.async_get_digits({}, diag, asio::as_tuple(asio::use_awaitable)));
+        CHECK_FALSE(ec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    auto st = cl.stats();
+    CHECK(st.created == 3);
+    CHECK(st.tls_resumed == 2);
+}

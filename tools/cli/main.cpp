@@ -42,6 +42,11 @@ options:
   --max-upload-bytes N    client-side upload limit in bytes (default 6291456; 0 = none)
   --threshold N           similarity needed to accept a comparison (default 70)
   --progress              show an upload progress bar on stderr
+  --max-attempts N        attempts including the first (default 3; 1 = no retry)
+  --connect-timeout S     resolve + connect bound in seconds (default 10)
+  --stall-timeout S       no upload/download progress for S seconds fails (default 30)
+  --deadline S            overall bound of the operation, retries included (default none)
+  --stats                 one JSON line on stderr: attempts, retries and reasons, timings, reuse
   --seq S                 request sequence id, echoed by the service
   --appid ID              or env LIVEFOUR_APPID
   --secret-id ID          or env LIVEFOUR_SECRET_ID
@@ -70,8 +75,9 @@ struct args {
 args parse(int argc, char** argv) {
     static const std::vector<std::string> with_value = {
         "--endpoint", "--ca-file", "--max-upload-bytes", "--threshold", "--seq", "--appid",
-        "--secret-id", "--secret-key", "--validate-data", "--video", "--card"};
-    static const std::vector<std::string> flags = {"--insecure-http", "--chunked", "--progress"};
+        "--secret-id", "--secret-key", "--validate-data", "--video", "--card", "--max-attempts",
+        "--connect-timeout", "--stall-timeout", "--deadline"};
+    static const std::vector<std::string> flags = {"--insecure-http", "--chunked", "--progress", "--stats"};
     args a;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
@@ -144,6 +150,37 @@ struct progress_bar {
     }
 };
 
+std::chrono::milliseconds parse_seconds(const std::string& name, const std::string& s) {
+    try {
+        std::size_t used = 0;
+        double v = std::stod(s, &used);
+        if (used != s.size() || !(v >= 0) || v > 86400.0 * 90) throw std::invalid_argument(name);
+        return std::chrono::milliseconds(static_cast<long long>(v * 1000));
+    } catch (const std::exception&) {
+        usage(name + " must be a number of seconds");
+    }
+}
+
+/// --stats: one JSON line on stderr (attempts, retries with their reasons, timings, reuse).
+void print_stats(const livefour::diagnostics& diag, const livefour::client& cl,
+                 std::chrono::steady_clock::duration elapsed) {
+    std::string retries = "[";
+    for (std::size_t i = 0; i < diag.retries().size(); ++i) {
+        const auto& r = diag.retries()[i];
+        if (i) retries += ",";
+        retries += "{\"category\":\"" + std::string(r.error.category().name()) +
+                   "\",\"value\":" + std::to_string(r.error.value()) + ",\"delay_ms\":" +
+                   std::to_string(r.delay.count()) + "}";
+    }
+    retries += "]";
+    auto st = cl.stats();
+    std::cerr << "{\"attempts\":" << diag.attempts() << ",\"retries\":" << retries << ",\"elapsed_ms\":"
+              << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+              << ",\"http_status\":" << diag.http_status() << ",\"connections_created\":" << st.created
+              << ",\"requests_on_reused_connections\":" << st.reused << ",\"tls_resumed\":" << st.tls_resumed
+              << ",\"requests\":" << st.requests << "}\n";
+}
+
 void report_error(const livefour::error_code& ec, const livefour::diagnostics& diag) {
     std::cerr << "livefour: " << ec.message() << " [" << ec.category().name() << ":" << ec.value() << "]";
     if (diag.http_status()) std::cerr << " (HTTP " << diag.http_status() << ")";
@@ -156,8 +193,17 @@ int exit_for(const livefour::error_code& ec) {
     return ec.category() == livefour::api_category() ? api_failure : transport_failure;
 }
 
+asio::awaitable<int> run_command(const args& a, livefour::client& cl, livefour::diagnostics& diag);
+
 asio::awaitable<int> run(const args& a, livefour::client& cl) {
     livefour::diagnostics diag;
+    const auto started = std::chrono::steady_clock::now();
+    int status = co_await run_command(a, cl, diag);
+    if (a.flag("--stats")) print_stats(diag, cl, std::chrono::steady_clock::now() - started);
+    co_return status;
+}
+
+asio::awaitable<int> run_command(const args& a, livefour::client& cl, livefour::diagnostics& diag) {
     if (a.command == "digits") {
         livefour::digits_request req;
         req.seq = a.get("--seq");
@@ -216,6 +262,14 @@ int main(int argc, char** argv) {
     opts.allow_insecure_http = a.flag("--insecure-http");
     opts.force_chunked = a.flag("--chunked");
     if (auto m = a.get("--max-upload-bytes")) opts.max_upload_bytes = parse_number("--max-upload-bytes", *m);
+    if (auto m = a.get("--max-attempts")) {
+        auto n = parse_number("--max-attempts", *m);
+        if (n < 1 || n > 100) usage("--max-attempts must be 1-100");
+        opts.retry.max_attempts = static_cast<int>(n);
+    }
+    if (auto t = a.get("--connect-timeout")) opts.timeout.connect = parse_seconds("--connect-timeout", *t);
+    if (auto t = a.get("--stall-timeout")) opts.timeout.stall = parse_seconds("--stall-timeout", *t);
+    if (auto t = a.get("--deadline")) opts.timeout.deadline = parse_seconds("--deadline", *t);
     opts.creds.appid = from_arg_or_env(a, "--appid", "LIVEFOUR_APPID");
     opts.creds.secret_id = from_arg_or_env(a, "--secret-id", "LIVEFOUR_SECRET_ID");
     opts.creds.secret_key = livefour::secret_string(from_arg_or_env(a, "--secret-key", "LIVEFOUR_SECRET_KEY"));

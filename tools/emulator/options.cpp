@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <iterator>
 #include <optional>
 
@@ -67,6 +68,13 @@ Behaviour
   A request's `seq` field "force:key=value[,key=value...]" (keys code, live_status,
   compare_status, sim, delay_ms, drop) overrides the flags for that request.
 
+Fault injection (also at run time: POST/DELETE/GET /_emulator/faults; see docs/emulator.md)
+  --fault JSON             install a fault, same JSON as POST /_emulator/faults, e.g.
+                           '{"fault":"code","code":15,"count":2}'; repeatable, queued in order
+  --keepalive-close-ms T   close keep-alive connections idle for T ms after a response
+  --rate-limit R           token bucket of R requests/s per emulator; over it: code 15
+  --rate-limit-burst B     bucket size for --rate-limit (default: R rounded up)
+
 Other
   --quiet                  no per-request log lines on stderr
   --help                   this text
@@ -78,6 +86,8 @@ parse_result parse_options(const std::vector<std::string>& args,
     parse_result r;
     auto& o = r.opts;
     std::optional<std::string> appid, secret_id, secret_key;
+    std::optional<double> rate_limit;
+    std::optional<std::uint64_t> rate_burst;
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
@@ -113,7 +123,8 @@ parse_result parse_options(const std::vector<std::string>& args,
             "--host", "--port", "--cert", "--key", "--write-ca", "--appid", "--secret-id", "--secret-key",
             "--bucket", "--idle-timeout", "--request-timeout", "--digits-ttl", "--digits", "--max-body-bytes",
             "--max-header-bytes", "--force-code", "--force-live-status", "--force-compare-status", "--force-sim",
-            "--force-delay-ms", "--force-count"};
+            "--force-delay-ms", "--force-count", "--fault", "--keepalive-close-ms", "--rate-limit",
+            "--rate-limit-burst"};
         if (std::find(std::begin(valued), std::end(valued), flag) == std::end(valued))
             return fail("unknown option " + flag + " (see --help)");
         const auto v = value();
@@ -178,7 +189,47 @@ parse_result parse_options(const std::vector<std::string>& args,
             const auto n = parse_number<std::uint64_t>(*v);
             if (!n) return fail("--force-count must be a number");
             o.service.force_count = *n;
+        } else if (flag == "--fault") {
+            std::string why;
+            auto list = parse_faults(*v, &why);
+            if (!list) return fail("--fault: " + why);
+            for (auto& f : *list) o.service.faults.push_back(std::move(f));
+        } else if (flag == "--keepalive-close-ms") {
+            const auto n = parse_number<std::uint64_t>(*v);
+            if (!n || *n == 0 || *n > fault_limits::max_ms)
+                return fail("--keepalive-close-ms must be 1.." + std::to_string(fault_limits::max_ms));
+            fault f;
+            f.kind = fault_kind::keepalive_close;
+            f.ms = *n;
+            o.service.faults.push_back(std::move(f));
+        } else if (flag == "--rate-limit") {
+            const auto n = parse_number<double>(*v);
+            if (!n || !(*n > 0) || *n > fault_limits::max_per_second) return fail("--rate-limit must be in (0, 1000000]");
+            rate_limit = *n;
+        } else if (flag == "--rate-limit-burst") {
+            const auto n = parse_number<std::uint64_t>(*v);
+            if (!n || *n == 0 || *n > fault_limits::max_burst) return fail("--rate-limit-burst must be 1..1000000");
+            rate_burst = *n;
         }
+    }
+
+    if (rate_burst && !rate_limit) {
+        r.error = "--rate-limit-burst needs --rate-limit";
+        return r;
+    }
+    if (rate_limit) {
+        fault f;
+        f.kind = fault_kind::rate_limit;
+        f.count = 0;
+        f.per_second = *rate_limit;
+        f.burst = rate_burst.value_or(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(*rate_limit))));
+        o.service.faults.push_back(std::move(f));
+    }
+    if (std::count_if(o.service.faults.begin(), o.service.faults.end(), [](const fault& f) {
+            return f.kind != fault_kind::rate_limit && f.kind != fault_kind::keepalive_close;
+        }) > static_cast<std::ptrdiff_t>(fault_limits::max_pending)) {
+        r.error = "at most " + std::to_string(fault_limits::max_pending) + " faults can be queued";
+        return r;
     }
 
     auto pick = [&](std::optional<std::string>& flag, const char* env, const char* fallback) {

@@ -30,6 +30,15 @@ json::object envelope(int code, std::string message) {
     return o;
 }
 
+// A control-plane reply: not an API reply, so not counted in `codes`.
+reply control_reply(unsigned status, json::object o) {
+    reply r;
+    r.http_status = status;
+    r.code = static_cast<int>(o.at("code").as_int64());
+    r.body = json::serialize(o);
+    return r;
+}
+
 // A form field's text value. Parts sent as files are accepted too when small (the Python SDK
 // turns every field into a file part), as long as the whole value was kept.
 struct field_lookup {
@@ -49,9 +58,20 @@ field_lookup find_part(const std::vector<part_info>& parts, std::string_view nam
 
 }  // namespace
 
-service::service(service_config config) : config_(std::move(config)), rng_(std::random_device{}()) {}
+std::string_view endpoint_path(endpoint e) noexcept { return api_paths[static_cast<std::size_t>(e)]; }
 
-void service::on_request(endpoint e) noexcept {
+std::optional<endpoint> endpoint_for_path(std::string_view path) noexcept {
+    for (std::size_t i = 0; i < api_paths.size(); ++i)
+        if (api_paths[i] == path) return static_cast<endpoint>(i);
+    return std::nullopt;
+}
+
+service::service(service_config config) : config_(std::move(config)), rng_(std::random_device{}()) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& f : config_.faults) install(f, now);
+}
+
+void service::on_request_complete(endpoint e) noexcept {
     ++stats_.requests;
     switch (e) {
     case endpoint::livegetfour: ++stats_.livegetfour; break;
@@ -250,6 +270,100 @@ reply service::detect(endpoint e, const signature_check& auth, const std::vector
     return finish(std::move(r));
 }
 
+void service::install(const fault& f, std::chrono::steady_clock::time_point now) {
+    switch (f.kind) {
+    case fault_kind::rate_limit:
+        rate_limit_.emplace(rate_limit_state{f, token_bucket(f.per_second, static_cast<double>(f.burst), now), f.count});
+        break;
+    case fault_kind::keepalive_close: keepalive_close_ = std::chrono::milliseconds(f.ms.value_or(1)); break;
+    default: faults_.push(f); break;  // callers checked room()
+    }
+}
+
+std::optional<fault> service::take_fault(endpoint e, std::chrono::steady_clock::time_point now) {
+    const auto path = endpoint_path(e);
+    if (rate_limit_ && (rate_limit_->spec.path.empty() || rate_limit_->spec.path == path) &&
+        !rate_limit_->bucket.try_take(now)) {
+        fault f = rate_limit_->spec;
+        if (rate_limit_->refusals_left != 0 && --rate_limit_->refusals_left == 0) rate_limit_.reset();
+        return f;
+    }
+    return faults_.take(path);
+}
+
+reply service::fault_reply(const fault& f) {
+    switch (f.kind) {
+    case fault_kind::code: return error(f.code);
+    case fault_kind::rate_limit: return error(15);
+    case fault_kind::http_status: {
+        reply r;
+        if (f.has_code) {
+            r = error(f.code);
+        } else {
+            const auto s = std::to_string(f.status);
+            r.body = f.body.value_or("<html><head><title>" + s + "</title></head><body><h1>" + s +
+                                     "</h1><p>livefour-emulator http_status fault</p></body></html>\n");
+            r.content_type = "text/html; charset=utf-8";
+        }
+        r.http_status = f.status;
+        if (!f.content_type.empty()) r.content_type = f.content_type;
+        return r;
+    }
+    case fault_kind::non_json: {
+        reply r;
+        r.body = f.body.value_or("<html><body><h1>It works!</h1><p>livefour-emulator non_json fault</p></body></html>\n");
+        r.content_type = f.content_type.empty() ? "text/html; charset=utf-8" : f.content_type;
+        return r;
+    }
+    default: return error(3, "emulator: not a reply fault");  // not reached: callers check replaces_reply()
+    }
+}
+
+reply service::add_faults(std::string_view body, std::chrono::steady_clock::time_point now) {
+    std::string why;
+    const auto list = parse_faults(body, &why);
+    if (!list) return control_reply(400, envelope(21, "invalid fault: " + why));
+    const auto queued = std::count_if(list->begin(), list->end(), [](const fault& f) {
+        return f.kind != fault_kind::rate_limit && f.kind != fault_kind::keepalive_close;
+    });
+    if (static_cast<std::size_t>(queued) > faults_.room())
+        return control_reply(400, envelope(21, "invalid fault: the queue holds at most " +
+                                                   std::to_string(fault_limits::max_pending) + " faults"));
+    for (const auto& f : *list) install(f, now);
+    auto o = envelope(0, "OK");
+    o["installed"] = list->size();
+    o["faults_pending"] = faults_.size();
+    return control_reply(200, std::move(o));
+}
+
+reply service::clear_faults() {
+    auto o = envelope(0, "OK");
+    o["cleared"] = faults_.clear() + (rate_limit_ ? 1 : 0) + (keepalive_close_ ? 1 : 0);
+    rate_limit_.reset();
+    keepalive_close_.reset();
+    return control_reply(200, std::move(o));
+}
+
+std::string service::faults_json() const {
+    json::object o;
+    json::array pending;
+    for (const auto& e : faults_.entries()) {
+        auto j = fault_to_json(e.spec);
+        j["remaining"] = e.remaining;
+        pending.push_back(std::move(j));
+    }
+    o["pending"] = std::move(pending);
+    if (rate_limit_) {
+        auto j = fault_to_json(rate_limit_->spec);
+        j["remaining"] = rate_limit_->refusals_left;
+        o["rate_limit"] = std::move(j);
+    } else {
+        o["rate_limit"] = nullptr;
+    }
+    o["keepalive_close_ms"] = keepalive_close_ ? json::value(keepalive_close_->count()) : json::value(nullptr);
+    return json::serialize(o);
+}
+
 std::string service::stats_json() const {
     json::object o;
     o["requests"] = stats_.requests;
@@ -259,6 +373,17 @@ std::string service::stats_json() const {
     o["connections_accepted"] = stats_.connections_accepted;
     o["bytes_received"] = stats_.bytes_received;
     o["dropped"] = stats_.dropped;
+    json::object started;
+    std::uint64_t started_total = 0;
+    for (const auto n : stats_.started) started_total += n;
+    started["total"] = started_total;
+    for (std::size_t i = 0; i < api_paths.size(); ++i) started[api_paths[i]] = stats_.started[i];
+    o["requests_started"] = std::move(started);
+    o["connections_closed_idle"] = stats_.connections_closed_idle;
+    json::object fired;
+    for (std::size_t i = 0; i < fault_names.size(); ++i) fired[fault_names[i]] = stats_.faults_fired[i];
+    o["faults_fired"] = std::move(fired);
+    o["faults_pending"] = faults_.size();
     json::object codes;
     for (const auto& [code, n] : stats_.codes) codes[std::to_string(code)] = n;
     o["codes"] = std::move(codes);

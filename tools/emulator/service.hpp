@@ -7,9 +7,11 @@
 #pragma once
 
 #include "auth.hpp"
+#include "faults.hpp"
 #include "multipart_stream.hpp"
 #include "verdict.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,6 +26,11 @@ namespace livefour::emulator {
 /// The API endpoints the emulator implements.
 enum class endpoint { livegetfour, livedetectfour, idcardlivedetectfour };
 
+/// The URL path of `e` (one of api_paths).
+std::string_view endpoint_path(endpoint e) noexcept;
+/// The endpoint served at `path` (no query string), if any.
+std::optional<endpoint> endpoint_for_path(std::string_view path) noexcept;
+
 /// Behaviour settings (the command line, minus transport options).
 struct service_config {
     auth_config auth;
@@ -31,12 +38,14 @@ struct service_config {
     std::optional<std::string> fixed_digits;  ///< livegetfour always issues these (still single use)
     switches force;                           ///< command-line switches, applied to API requests
     std::uint64_t force_count = 0;            ///< apply `force` to the first N requests only; 0 = all
+    std::vector<fault> faults;                ///< installed at start-up, in order (--fault and friends)
 };
 
 /// A reply to send (or, with `drop`, to withhold).
 struct reply {
     unsigned http_status = 200;
-    std::string body;  ///< JSON
+    std::string body;  ///< JSON, unless content_type says otherwise (faults)
+    std::string content_type = "application/json";
     int code = 0;      ///< top-level code, for the log line
     bool drop = false; ///< close the connection without answering
     std::chrono::milliseconds delay{0};
@@ -51,8 +60,32 @@ public:
     void on_connection() noexcept { ++stats_.connections_accepted; }
     /// Counts request body bytes (after de-chunking) as they arrive.
     void on_body_bytes(std::uint64_t n) noexcept { stats_.bytes_received += n; }
-    /// Counts an API request once its header has been read.
-    void on_request(endpoint e) noexcept;
+    /// Counts an API request once its header has been read (`requests_started`).
+    void on_request_started(endpoint e) noexcept { ++stats_.started[static_cast<std::size_t>(e)]; }
+    /// Counts an API request once it has arrived completely, body included (`requests`).
+    void on_request_complete(endpoint e) noexcept;
+    /// Counts a connection the server closed while it waited for the next request.
+    void on_idle_close() noexcept { ++stats_.connections_closed_idle; }
+    /// Counts a fault that acted (`faults_fired`).
+    void on_fault_fired(fault_kind k) noexcept { ++stats_.faults_fired[static_cast<std::size_t>(k)]; }
+
+    /// The fault the request to `e` that has just arrived must suffer, if any: first the rate
+    /// limit (a refused request takes no queued fault), then the oldest matching queued fault.
+    /// Taking it uses it up; the server counts it with on_fault_fired() when it acts.
+    std::optional<fault> take_fault(endpoint e, std::chrono::steady_clock::time_point now);
+    /// The idle limit for a keep-alive connection that has served a request, when a
+    /// keepalive_close setting is active.
+    [[nodiscard]] std::optional<std::chrono::milliseconds> keepalive_close() const noexcept { return keepalive_close_; }
+    /// The reply of a fault that replaces_reply() (counted in `codes` when it has a code).
+    reply fault_reply(const fault& f);
+
+    /// POST /_emulator/faults: installs one fault or an array of them (all or nothing).
+    reply add_faults(std::string_view body, std::chrono::steady_clock::time_point now);
+    /// DELETE /_emulator/faults: empties the queue and removes the rate limit and the
+    /// keepalive_close setting, including those from the command line.
+    reply clear_faults();
+    /// GET /_emulator/faults body: the queue and the settings.
+    [[nodiscard]] std::string faults_json() const;
 
     /// Checks the Authorization header value at UNIX time `now`.
     [[nodiscard]] signature_check authenticate(std::string_view authorization, std::int64_t now) const;
@@ -75,12 +108,22 @@ public:
 private:
     struct counters {
         std::uint64_t requests = 0, livegetfour = 0, livedetectfour = 0, idcardlivedetectfour = 0;
-        std::uint64_t connections_accepted = 0, bytes_received = 0, dropped = 0;
+        std::array<std::uint64_t, api_paths.size()> started{};
+        std::uint64_t connections_accepted = 0, bytes_received = 0, dropped = 0, connections_closed_idle = 0;
+        std::array<std::uint64_t, fault_names.size()> faults_fired{};
         std::map<int, std::uint64_t> codes;
         std::vector<part_info> last_parts;
     };
 
+    // The rate_limit setting: its spec, its bucket, and how many more refusals (0 = unlimited).
+    struct rate_limit_state {
+        fault spec;
+        token_bucket bucket;
+        std::uint64_t refusals_left = 0;
+    };
+
     reply finish(reply r);
+    void install(const fault& f, std::chrono::steady_clock::time_point now);
     switches effective_switches(const switches& from_seq);
     std::string issue_digits();
     bool consume_digits(const std::string& digits);
@@ -88,6 +131,9 @@ private:
     service_config config_;
     counters stats_;
     std::uint64_t forced_so_far_ = 0;
+    fault_queue faults_;
+    std::optional<rate_limit_state> rate_limit_;
+    std::optional<std::chrono::milliseconds> keepalive_close_;
     std::multimap<std::string, std::chrono::steady_clock::time_point> digits_;
     std::mt19937 rng_;
 };

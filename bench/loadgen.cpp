@@ -1,0 +1,425 @@
+// livefour-bench — the livefour side of the benchmarks, written against the public API only
+// (co_await on livefour::client). One process per measurement; it prints one JSON object on
+// stdout and the harness (bench/harness.py) adds the process's rusage (CPU, peak RSS) from wait4.
+//
+//   upload       --file F --count K --mode new|pooled [--chunked] [--buffer BYTES]
+//                single-stream uploads; `new` builds a client (so a connection and a full TLS
+//                handshake) per upload, `pooled` sends one warm-up upload of --warmup-file then K
+//                uploads on the same kept-alive connection.
+//   latency      --file F --count K --mode cold|resumed|warm
+//                like upload: `cold` is a client per upload (full handshake), `resumed` one client
+//                whose every upload goes to a new connection (the endpoint gets the base path
+//                /close, which the sink answers with Connection: close), so the client's own TLS
+//                session cache is what is measured; one discarded warm-up upload in every mode.
+//   small        --kind digits|multipart [--file F] --count N --connections C [--threads T]
+//                N small requests by C coroutines on one client of C connections.
+//   concurrency  --file F --inflight N --count M [--threads T] [--no-warmup]
+//                N coroutines upload M files in total through one client of N connections; with
+//                warm-up, N concurrent small requests open the N connections first and only the
+//                uploads are timed. Reports RSS before, peak RSS and RSS per in-flight upload.
+// Common: --url URL (https://127.0.0.1:PORT or http://...) --ca CA.pem.
+//
+// Every reply of the sink says how many body bytes it received ("received=N" in live_msg or
+// message); those numbers are reported so that the harness checks them against the file size
+// and against the sink's own counters.
+#include <livefour/client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/ssl.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct args {
+    std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind = "digits";
+    int count = 1, connections = 1, threads = 1, inflight = 1;
+    std::size_t buffer = 0;
+    bool chunked = false, warmup = true;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::cerr << "livefour-bench: " << why << "\n(see the comment at the top of bench/loadgen.cpp)\n";
+    std::exit(2);
+}
+
+args parse(int argc, char** argv) {
+    if (argc < 2) usage("missing command");
+    args a;
+    a.cmd = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        std::string k = argv[i];
+        auto v = [&]() -> std::string {
+            if (i + 1 >= argc) usage("missing value after " + k);
+            return argv[++i];
+        };
+        if (k == "--url") a.url = v();
+        else if (k == "--ca") a.ca = v();
+        else if (k == "--file") a.file = v();
+        else if (k == "--warmup-file") a.warmup_file = v();
+        else if (k == "--mode") a.mode = v();
+        else if (k == "--kind") a.kind = v();
+        else if (k == "--count") a.count = std::stoi(v());
+        else if (k == "--connections") a.connections = std::stoi(v());
+        else if (k == "--threads") a.threads = std::stoi(v());
+        else if (k == "--inflight") a.inflight = std::stoi(v());
+        else if (k == "--buffer") a.buffer = std::stoul(v());
+        else if (k == "--chunked") a.chunked = true;
+        else if (k == "--no-warmup") a.warmup = false;
+        else usage("unknown argument " + k);
+    }
+    if (a.url.empty()) usage("--url is required");
+    return a;
+}
+
+// ---- measurements -------------------------------------------------------------------------
+
+double seconds_since(clock_type::time_point t0) {
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// A field of /proc/self/status in KiB (VmRSS: current, VmHWM: peak resident set).
+long proc_status_kib(const char* field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::size_t n = std::strlen(field);
+    while (std::getline(in, line))
+        if (line.compare(0, n, field) == 0) return std::stol(line.substr(n + 1));
+    return -1;
+}
+
+double cpu_seconds() {
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return tv(r.ru_utime) + tv(r.ru_stime);
+}
+
+double percentile(std::vector<double> v, double q) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    // Nearest rank: the smallest value with at least q of the samples at or below it.
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+std::string json_array(const std::vector<double>& v) {
+    std::ostringstream os;
+    os << '[';
+    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+    os << ']';
+    return os.str();
+}
+
+std::string json_array(const std::vector<std::uint64_t>& v) {
+    std::ostringstream os;
+    os << '[';
+    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+    os << ']';
+    return os.str();
+}
+
+/// "received=N" → N; the sink's count of body bytes of that request.
+std::uint64_t received_of(const std::string& msg) {
+    constexpr std::string_view tag = "received=";
+    if (msg.compare(0, tag.size(), tag) != 0) return 0;
+    return std::stoull(msg.substr(tag.size()));
+}
+
+// ---- TLS ----------------------------------------------------------------------------------
+
+/// The same trust settings as livefour's own context (TLS >= 1.2, verification with the CA file),
+/// built once so that a client per upload measures a connection, not loading a CA file.
+std::shared_ptr<ssl::context> make_context(const args& a) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    ctx->set_verify_mode(ssl::verify_peer);
+    if (a.ca.empty())
+        ctx->set_default_verify_paths();
+    else
+        ctx->load_verify_file(a.ca);
+    return ctx;
+}
+
+livefour::client_options make_options(const args& a, std::shared_ptr<ssl::context> ctx, std::size_t connections) {
+    livefour::client_options o;
+    o.endpoint = a.url;
+    o.creds.appid = "1250000000";
+    o.creds.secret_id = "AKIDEXAMPLE";
+    o.creds.secret_key = livefour::secret_string("SECRETKEYEXAMPLE");
+    o.allow_insecure_http = true;
+    o.max_upload_bytes = 0;  // GiB-sized bodies
+    o.force_chunked = a.chunked;
+    if (a.buffer) o.write_buffer_size = a.buffer;
+    if (ctx)
+        o.tls.context = std::move(ctx);
+    else
+        o.tls.ca_file = a.ca;
+    o.pool.max_connections = connections;
+    o.timeout.pool_wait = std::chrono::milliseconds{0};
+    o.timeout.stall = std::chrono::seconds{120};
+    return o;
+}
+
+livefour::detect_request detect_req(const std::string& file) {
+    livefour::detect_request r;
+    r.validate_data = "1234";
+    r.video = livefour::body_source::file(file, "video/mp4", "video.mp4");
+    return r;
+}
+
+struct failure_log {
+    std::mutex mu;
+    std::uint64_t count = 0;
+    void add(const livefour::error_code& ec, const livefour::diagnostics& d) {
+        std::lock_guard lock(mu);
+        if (++count <= 5) std::cerr << "livefour-bench: " << ec.message() << ": " << d.client_message() << "\n";
+    }
+};
+
+/// The sink's per-request byte counts: total, smallest and largest (the harness checks that every
+/// request delivered the same, complete body).
+struct byte_tally {
+    std::mutex mu;
+    std::uint64_t total = 0, min = UINT64_MAX, max = 0;
+    void add(std::uint64_t n) {
+        std::lock_guard lock(mu);
+        total += n;
+        min = std::min(min, n);
+        max = std::max(max, n);
+    }
+    std::string json() {
+        std::lock_guard lock(mu);
+        return "\"received_total\":" + std::to_string(total) + ",\"received_min\":" +
+               std::to_string(max ? min : 0) + ",\"received_max\":" + std::to_string(max);
+    }
+};
+
+/// One upload; returns the sink's byte count (0 on failure, which is logged).
+asio::awaitable<std::uint64_t> upload_once(livefour::client& c, const std::string& file, failure_log& fails) {
+    livefour::diagnostics d;
+    auto [ec, res] = co_await c.async_detect(detect_req(file), d, use_tuple);
+    if (ec) {
+        fails.add(ec, d);
+        co_return 0;
+    }
+    co_return received_of(res.live_msg);
+}
+
+void run(asio::io_context& io, int threads) {
+    std::vector<std::thread> extra;
+    for (int t = 1; t < threads; ++t) extra.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : extra) t.join();
+}
+
+// ---- commands -----------------------------------------------------------------------------
+
+/// upload and latency: K sequential uploads; per-upload seconds and sink byte counts.
+int cmd_sequential(const args& a) {
+    asio::io_context io;
+    // A client per upload (new, cold) shares one TLS context, so the measure is a connection and a
+    // full handshake, not loading the CA file.
+    const bool fresh = a.mode == "new" || a.mode == "cold";
+    auto ctx = fresh ? make_context(a) : nullptr;
+    args pooled_args = a;
+    if (a.mode == "resumed") pooled_args.url += "/close";
+    failure_log fails;
+    std::vector<double> secs;
+    std::vector<std::uint64_t> received;
+    std::uint64_t warmup_received = 0;
+    double cpu = 0;
+    std::uint64_t created = 0;
+
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        std::optional<livefour::client> pooled;
+        if (!fresh) pooled.emplace(ex, make_options(pooled_args, nullptr, 1));
+        // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
+        const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
+        if (pooled) {
+            warmup_received = co_await upload_once(*pooled, wfile, fails);
+        } else {
+            livefour::client c(ex, make_options(a, ctx, 1));
+            warmup_received = co_await upload_once(c, wfile, fails);
+            created += c.stats().created;
+        }
+        const double cpu0 = cpu_seconds();
+        for (int i = 0; i < a.count; ++i) {
+            if (pooled) {
+                auto t0 = clock_type::now();
+                received.push_back(co_await upload_once(*pooled, a.file, fails));
+                secs.push_back(seconds_since(t0));
+            } else {
+                livefour::client c(ex, make_options(a, ctx, 1));
+                auto t0 = clock_type::now();
+                received.push_back(co_await upload_once(c, a.file, fails));
+                secs.push_back(seconds_since(t0));
+                created += c.stats().created;
+            }
+        }
+        cpu = cpu_seconds() - cpu0;
+        if (pooled) created = pooled->stats().created;
+    }, asio::detached);
+    run(io, 1);
+
+    const auto size = std::filesystem::file_size(a.file);
+    double total = 0;
+    for (double s : secs) total += s;
+    std::printf("{\"tool\":\"livefour\",\"cmd\":\"%s\",\"mode\":\"%s\",\"file_bytes\":%llu,\"count\":%d,"
+                "\"seconds\":%s,\"received\":%s,\"warmup_received\":%llu,\"gb_per_s\":%.4f,"
+                "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"measured_cpu_s\":%.4f,\"connections_created\":%llu,"
+                "\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
+                a.cmd.c_str(), a.mode.c_str(), (unsigned long long)size, a.count, json_array(secs).c_str(),
+                json_array(received).c_str(), (unsigned long long)warmup_received,
+                total > 0 ? size * secs.size() / total / 1e9 : 0.0, percentile(secs, 0.5) * 1e3,
+                percentile(secs, 0.99) * 1e3, cpu, (unsigned long long)created,
+                (unsigned long long)fails.count, proc_status_kib("VmHWM:"));
+    return fails.count ? 1 : 0;
+}
+
+/// small: N requests by C coroutines sharing one client.
+int cmd_small(const args& a) {
+    asio::io_context io(a.threads);
+    livefour::client c(io.get_executor(), make_options(a, nullptr, static_cast<std::size_t>(a.connections)));
+    failure_log fails;
+    std::atomic<int> next{0};
+    byte_tally received;
+    std::atomic<std::uint64_t> done{0};
+    const bool digits = a.kind == "digits";
+    clock_type::time_point t0;
+
+    auto worker = [&]() -> asio::awaitable<void> {
+        while (next.fetch_add(1) < a.count) {
+            livefour::diagnostics d;
+            if (digits) {
+                auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
+                if (ec) fails.add(ec, d);
+                else received.add(received_of(r.message));
+            } else {
+                received.add(co_await upload_once(c, a.file, fails));
+            }
+            ++done;
+        }
+    };
+    t0 = clock_type::now();
+    const double cpu0 = cpu_seconds();
+    for (int i = 0; i < a.connections; ++i) asio::co_spawn(io, worker(), asio::detached);
+    run(io, a.threads);
+    const double secs = seconds_since(t0), cpu = cpu_seconds() - cpu0;
+    const auto st = c.stats();
+    std::printf("{\"tool\":\"livefour\",\"cmd\":\"small\",\"kind\":\"%s\",\"connections\":%d,\"threads\":%d,"
+                "\"count\":%llu,\"seconds\":%.6f,\"req_per_s\":%.1f,%s,"
+                "\"measured_cpu_s\":%.4f,\"connections_created\":%llu,\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
+                a.kind.c_str(), a.connections, a.threads, (unsigned long long)done.load(), secs, done / secs,
+                received.json().c_str(), cpu, (unsigned long long)st.created,
+                (unsigned long long)fails.count, proc_status_kib("VmHWM:"));
+    return fails.count ? 1 : 0;
+}
+
+/// concurrency: N in-flight uploads, M in total.
+int cmd_concurrency(const args& a) {
+    asio::io_context io(a.threads);
+    const auto n = static_cast<std::size_t>(a.inflight);
+    livefour::client c(io.get_executor(), make_options(a, nullptr, n));
+    failure_log fails;
+    const long rss_before = proc_status_kib("VmRSS:");
+
+    // Warm-up: N requests at once make the pool open N connections.
+    if (a.warmup) {
+        for (std::size_t i = 0; i < n; ++i)
+            asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+                livefour::diagnostics d;
+                auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
+                if (ec) fails.add(ec, d);
+            }, asio::detached);
+        run(io, a.threads);
+        io.restart();
+    }
+    const long rss_warm = proc_status_kib("VmRSS:");
+
+    std::atomic<int> next{0};
+    byte_tally received;
+    std::mutex mu;
+    std::vector<double> lat;
+    lat.reserve(static_cast<std::size_t>(a.count));
+    auto worker = [&]() -> asio::awaitable<void> {
+        while (next.fetch_add(1) < a.count) {
+            auto t0 = clock_type::now();
+            received.add(co_await upload_once(c, a.file, fails));
+            const double s = seconds_since(t0);
+            std::lock_guard lock(mu);
+            lat.push_back(s);
+        }
+    };
+    const auto t0 = clock_type::now();
+    const double cpu0 = cpu_seconds();
+    for (std::size_t i = 0; i < n; ++i) asio::co_spawn(io, worker(), asio::detached);
+    run(io, a.threads);
+    const double secs = seconds_since(t0), cpu = cpu_seconds() - cpu0;
+    const long hwm = proc_status_kib("VmHWM:");
+    const auto size = std::filesystem::file_size(a.file);
+    const auto st = c.stats();
+    std::printf("{\"tool\":\"livefour\",\"cmd\":\"concurrency\",\"inflight\":%d,\"threads\":%d,\"warmup\":%s,"
+                "\"file_bytes\":%llu,\"count\":%zu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"p50_ms\":%.3f,"
+                "\"p99_ms\":%.3f,%s,\"measured_cpu_s\":%.4f,\"rss_before_kib\":%ld,"
+                "\"rss_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,\"connections_created\":%llu,"
+                "\"failures\":%llu}\n",
+                a.inflight, a.threads, a.warmup ? "true" : "false", (unsigned long long)size, lat.size(), secs,
+                static_cast<double>(size) * static_cast<double>(lat.size()) / secs / 1e9, percentile(lat, 0.5) * 1e3,
+                percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, rss_before, rss_warm, hwm,
+                static_cast<double>(hwm - rss_before) / static_cast<double>(n), (unsigned long long)st.created,
+                (unsigned long long)fails.count);
+    return fails.count ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const args a = parse(argc, argv);
+    // 1,000 connections need more descriptors than the usual soft limit of 1,024.
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    try {
+        if (a.cmd == "upload" || a.cmd == "latency") return cmd_sequential(a);
+        if (a.cmd == "small") return cmd_small(a);
+        if (a.cmd == "concurrency") return cmd_concurrency(a);
+        usage("unknown command " + a.cmd);
+    } catch (const std::exception& e) {
+        std::cerr << "livefour-bench: " << e.what() << "\n";
+        return 1;
+    }
+}

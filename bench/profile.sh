@@ -1,0 +1,71 @@
+#!/bin/sh
+# bench/profile.sh BIN_DIR OUT_DIR — where the client CPU goes during a large HTTPS upload, for
+# livefour and for curl: syscall counts (perf stat tracepoints) and a flat CPU profile (perf record,
+# cpu-clock: this VM has no hardware counters). Writes OUT_DIR/profile-{livefour,curl}.txt and
+# OUT_DIR/syscalls.txt. Needs perf (apt-get install -y linux-perf) and root or
+# kernel.perf_event_paranoid <= 1. Run by `LIVEFOUR_BENCH_PROFILE=1 bench/run.sh`.
+set -eu
+[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR OUT_DIR" >&2; exit 2; }
+bin=$(cd "$1" && pwd)
+mkdir -p "$2"
+out=$(cd "$2" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+command -v perf >/dev/null || { echo "profile.sh: perf not found" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/livefour-profile.XXXXXX)
+sink_pid=
+cleanup() {
+    [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+"$root/test/peers/make_certs.sh" "$tmp/pki"
+head -c $((100 * 1024 * 1024)) /dev/urandom >"$tmp/payload"
+head -c 1024 /dev/urandom >"$tmp/small"
+
+"$bin/livefour-bench-sink" --cert "$tmp/pki/server.pem" --key "$tmp/pki/server.key" >"$tmp/sink.out" &
+sink_pid=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$tmp/sink.out" 2>/dev/null && break; sleep 0.2; done
+port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/sink.out")
+url=https://127.0.0.1:$port
+count=5
+
+curl_cfg=$tmp/curl.cfg
+: >"$curl_cfg"
+i=0
+while [ $i -le $count ]; do
+    [ $i -gt 0 ] && echo next >>"$curl_cfg"
+    f=$tmp/payload
+    [ $i -eq 0 ] && f=$tmp/small
+    printf 'silent\nshow-error\nurl = "%s/face/livedetectfour"\ncacert = "%s"\nheader = "Expect:"\noutput = "/dev/null"\nform = "appid=1250000000"\nform = "validate_data=1234"\nform = "compare_flag=false"\nform = "video=@%s;type=video/mp4;filename=video.mp4"\n' \
+        "$url" "$tmp/pki/ca.pem" "$f" >>"$curl_cfg"
+    i=$((i + 1))
+done
+
+
+events=syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_pread64,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_poll
+{
+    echo "# $count uploads of 100 MiB over one kept-alive HTTPS connection (plus a 1 KiB warm-up upload)"
+    echo "## livefour"
+    perf stat -x, -e "$events" -e task-clock -- "$bin/livefour-bench" upload --url "$url" --ca "$tmp/pki/ca.pem" \
+        --file "$tmp/payload" --warmup-file "$tmp/small" --count $count --mode pooled 2>&1 >/dev/null | cut -d, -f1,3
+    echo "## curl"
+    perf stat -x, -e "$events" -e task-clock -- curl -K "$curl_cfg" 2>&1 >/dev/null | cut -d, -f1,3
+} >"$out/syscalls.txt"
+
+for tool in livefour curl; do
+    if [ $tool = livefour ]; then
+        perf record -q -e cpu-clock -F 2000 -g -o "$tmp/$tool.data" -- "$bin/livefour-bench" upload --url "$url" \
+            --ca "$tmp/pki/ca.pem" --file "$tmp/payload" --warmup-file "$tmp/small" --count $count --mode pooled >/dev/null 2>&1
+    else
+        perf record -q -e cpu-clock -F 2000 -g -o "$tmp/$tool.data" -- curl -K "$curl_cfg" >/dev/null 2>&1
+    fi
+    {
+        echo "# perf record -e cpu-clock, $count x 100 MiB HTTPS pooled upload, $tool"
+        echo "## by shared object"
+        perf report -i "$tmp/$tool.data" --stdio --no-children --sort dso --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+        echo "## by symbol (self time)"
+        perf report -i "$tmp/$tool.data" --stdio --no-children -g none --sort dso,symbol --percent-limit 0.4 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+    } >"$out/profile-$tool.txt"
+done
+echo "profiles written to $out/profile-livefour.txt, profile-curl.txt, syscalls.txt"

@@ -1,0 +1,14 @@
+// livefour — umbrella header: everything a user of the client needs.
+#pragma once
+
+#include <livefour/cancel_after.hpp>
+#include <livefour/client.hpp>
+#include <livefour/diagnostics.hpp>
+#include <livefour/error.hpp>
+#include <livefour/multipart.hpp>
+#include <livefour/options.hpp>
+#include <livefour/requests.hpp>
+#include <livefour/retry.hpp>
+#include <livefour/secret.hpp>
+#include <livefour/signer.hpp>
+#include <livefour/types.hpp>
