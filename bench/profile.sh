@@ -63,9 +63,21 @@ for tool in livefour curl; do
     {
         echo "# perf record -e cpu-clock, $count x 100 MiB HTTPS pooled upload, $tool"
         echo "## by shared object"
-        perf report -i "$tmp/$tool.data" --stdio --no-children --sort dso --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+        perf report -i "$tmp/$tool.data" --stdio --no-children -g none --sort dso --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
         echo "## by symbol (self time)"
-        perf report -i "$tmp/$tool.data" --stdio --no-children -g none --sort dso,symbol --percent-limit 0.4 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+        perf report -i "$tmp/$tool.data" --stdio --no-children -g none --sort dso,symbol --percent-limit 0.4 2>/dev/null | grep -v '^#' | grep -v '^$' |
+            sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | cut -c1-160 | head -60
     } >"$out/profile-$tool.txt"
 done
-echo "profiles written to $out/profile-livefour.txt, profile-curl.txt, syscalls.txt"
+# One table per tool: buckets of the call chains (bench/perf_buckets.py), CPU seconds per GB.
+gb=$(awk "BEGIN { print ($count * 100 * 1048576 + 1024) / 1e9 }")
+{
+    echo "# Where the client CPU goes: $count x 100 MiB HTTPS uploads on one kept-alive connection"
+    echo "# (perf record -e cpu-clock -F 2000 -g; buckets by bench/perf_buckets.py; includes process start-up)"
+    for tool in livefour curl; do
+        echo
+        perf script -i "$tmp/$tool.data" -F comm,dso,sym,ip 2>/dev/null |
+            python3 "$root/bench/perf_buckets.py" --gb "$gb" --hz 2000 --name $tool
+    done
+} >"$out/profile-summary.md"
+echo "profiles written to $out/profile-summary.md, $out/profile-livefour.txt, profile-curl.txt, syscalls.txt"

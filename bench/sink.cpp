@@ -139,7 +139,7 @@ void complete_request(conn& c) {
     const std::string n = std::to_string(c.received);
     if (c.method == "GET" && c.target == "/stats") {
         respond(c, 200, "OK", stats_json());
-    } else if (c.target.size() >= 11 && c.target.compare(c.target.size() - 11, 11, "/livegetfour") == 0) {
+    } else if (c.target.ends_with("/livegetfour")) {
         respond(c, 200, "OK",
                 "{\"code\":0,\"message\":\"received=" + n + "\",\"data\":{\"validate_data\":\"1234\"},\"received\":" +
                     n + "}");
@@ -310,6 +310,9 @@ bool feed(conn& c, const char* p, std::size_t n) {
     return true;
 }
 
+/// Unsent reply bytes above which a connection is not read from.
+constexpr std::size_t kMaxBacklog = 1u << 20;
+
 struct worker {
     int ep = -1;
     int listener = -1;
@@ -317,7 +320,10 @@ struct worker {
     std::vector<char> buf;
 
     void set_interest(conn& c) {
-        std::uint32_t want = EPOLLIN | EPOLLRDHUP;
+        // A client that pipelines requests without reading the replies is not read from until it
+        // has taken some of them (no busy loop on a readable socket that read_all refuses).
+        const bool backlog = c.out.size() - c.out_off > kMaxBacklog;
+        std::uint32_t want = backlog ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
         if (c.out_off < c.out.size() || c.tls_wants_write) want |= EPOLLOUT;
         if (want == c.events) return;
         epoll_event ev{};
@@ -371,7 +377,7 @@ struct worker {
             }
         }
         for (;;) {
-            if (c.out.size() - c.out_off > (1u << 20)) return true;  // let the client read first
+            if (c.out.size() - c.out_off > kMaxBacklog) return true;  // let the client read first
             if (c.ssl) {
                 c.tls_wants_write = false;
                 if (!c.handshaken) {

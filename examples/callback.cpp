@@ -29,10 +29,10 @@ public:
         : client_(client), video_path_(std::move(video_path)), status_(status) {}
 
     void start() {
-        client_.async_get_digits({}, diag_, [self = shared_from_this()](livefour::error_code ec,
-                                                                           livefour::digits_result digits) {
-            self->on_digits(ec, std::move(digits));
-        });
+        client_.async_get_digits({}, diag_,
+                                 [self = shared_from_this()](livefour::error_code ec, livefour::digits_result digits) {
+                                     self->on_digits(ec, std::move(digits));
+                                 });
     }
 
 private:

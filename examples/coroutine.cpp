@@ -32,7 +32,10 @@ asio::awaitable<int> verify(livefour::client& client, std::string video_path) {
     livefour::diagnostics diag;
 
     // Step 1: livegetfour. The digits are single-use and expire (10 minutes on the emulator).
-    auto [ec, digits] = co_await client.async_get_digits({}, diag, as_result);
+    // Requests are named variables, not braced temporaries inside the co_await expression: GCC 12
+    // miscompiles those (docs/known-issues.md).
+    livefour::digits_request digits_req;
+    auto [ec, digits] = co_await client.async_get_digits(std::move(digits_req), diag, as_result);
     if (ec) {
         example::print_error("livegetfour", ec, diag);
         co_return 3;

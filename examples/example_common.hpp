@@ -50,7 +50,8 @@ struct args {
 
 /// Parses the flags in `known` (each takes a value); `--help` prints `usage` and exits 0, anything
 /// else prints it and exits 2. --endpoint, --ca-file and --video are always accepted.
-inline args parse_args(int argc, char** argv, std::string_view usage, std::initializer_list<std::string_view> known = {}) {
+inline args parse_args(int argc, char** argv, std::string_view usage,
+                       std::initializer_list<std::string_view> known = {}) {
     args a;
     auto is_known = [&](std::string_view name) {
         if (name == "--endpoint" || name == "--ca-file" || name == "--video") return true;

@@ -55,7 +55,8 @@ struct tally {
 
 asio::awaitable<void> verify(livefour::client& client, const std::string& video_path, tally& out) {
     livefour::diagnostics diag;
-    auto [ec, digits] = co_await client.async_get_digits({}, diag, as_result);
+    livefour::digits_request digits_req;  // named, not a braced temporary: docs/known-issues.md (GCC 12)
+    auto [ec, digits] = co_await client.async_get_digits(std::move(digits_req), diag, as_result);
     if (ec) {
         out.fail(ec);
         co_return;

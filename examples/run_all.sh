@@ -88,7 +88,7 @@ grep -q '^100 verifications on 4 threads in .*: 100 accepted, 0 rejected, 0 fail
 "$bin/livefour-example-embed-server" "${common[@]}" --port 0 --threads 4 --spool-dir "$work" \
   > "$work/embed_server.out" 2> "$work/embed_server.err" &
 server_pid=$!
-pids+=($server_pid)
+pids+=("$server_pid")
 srv_port=$(port_of "$work/embed_server.out") || fail "embed_server did not start"
 srv="http://127.0.0.1:$srv_port"
 
@@ -108,14 +108,20 @@ for n in $(seq 1 20); do
 done
 
 # Refusals that must not reach the API: wrong digits are a verdict (200, not accepted), a missing
-# parameter is a 400, an oversized upload a 413 before anything is forwarded.
+# parameter is a 400, an oversized upload a 413 before anything is forwarded (declared by its
+# Content-Length, or found out while a chunked one arrives).
 code=$(curl -sS -o "$work/wrong.json" -w '%{http_code}' --data-binary "@$video" "$srv/verify?validate_data=0000")
-[[ $code == 200 ]] && grep -q '"accepted":false' "$work/wrong.json" || fail "wrong digits: HTTP $code $(cat "$work/wrong.json")"
+if [[ $code != 200 ]] || ! grep -q '"accepted":false' "$work/wrong.json"; then
+  fail "wrong digits: HTTP $code $(cat "$work/wrong.json")"
+fi
 code=$(curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$video" "$srv/verify")
 [[ $code == 400 ]] || fail "missing validate_data: HTTP $code"
 head -c $((7 * 1024 * 1024)) /dev/zero > "$work/huge.mp4"
 code=$(curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$work/huge.mp4" "$srv/verify?validate_data=1234" || true)
 [[ $code == 413 ]] || fail "oversized upload: HTTP $code"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary "@$work/huge.mp4" \
+  "$srv/verify?validate_data=1234" || true)
+[[ $code == 413 ]] || fail "oversized chunked upload: HTTP $code"
 ls "$work"/livefour-upload-* > /dev/null 2>&1 && fail "spool files left behind"
 
 kill -TERM "$server_pid"

@@ -237,9 +237,9 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
         info.response_started = r.response_started;
         info.connection_reused = r.connection_reused;
         info.http_status = r.status;
-        if (!should_retry(policy, info)) co_return std::tuple{ec, std::move(out)};
+        if (!is_retryable_failure(policy, info)) co_return std::tuple{ec, std::move(out)};
         self.budget->record_failure();
-        if (attempt >= policy.max_attempts) {
+        if (!should_retry(policy, info)) {  // retryable, but this was the last attempt allowed
             if (policy.max_attempts == 1) co_return std::tuple{ec, std::move(out)};  // retries are off
             diag.set_client_message("gave up after " + std::to_string(attempt) + " attempts; last error: " +
                                     ec.message() + " [" + ec.category().name() + ":" +

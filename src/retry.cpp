@@ -144,13 +144,16 @@ retry_policy retry_policy::no_retry() {
     return p;
 }
 
-bool should_retry(const retry_policy& policy, const attempt_info& info) {
+bool is_retryable_failure(const retry_policy& policy, const attempt_info& info) {
     if (!info.ec) return false;
-    if (info.attempt >= policy.max_attempts) return false;
     if (policy.predicate) {
         if (auto decision = policy.predicate(info)) return *decision;
     }
     return default_rules(policy, info);
+}
+
+bool should_retry(const retry_policy& policy, const attempt_info& info) {
+    return info.attempt < policy.max_attempts && is_retryable_failure(policy, info);
 }
 
 std::chrono::milliseconds backoff_delay(const retry_policy& policy, int attempt, const error_code& ec,

@@ -15,10 +15,10 @@
 //
 // Where the timer lives: on the executor passed to cancel_after(executor, ...) if any; otherwise on
 // the initiation's I/O executor (every Asio and Beast I/O object provides one); otherwise on the
-// handler's associated executor (a coroutine's executor for use_awaitable). A plain callback
-// wrapped around an operation without an I/O executor (for example cancel_after(d, as_tuple(cb))
-// outside, or a free-function initiation) has none of these: that is a compile-time error that
-// asks for the executor overload.
+// handler's associated executor (a coroutine's executor for use_awaitable). A plain callback on an
+// operation whose initiation exposes no executor (a user's async_initiate function object such as
+// livefour::client's, or an adapter applied outside, as in as_tuple(cancel_after(d, cb))) has none
+// of these: that is a compile-time error that asks for cancel_after(executor, duration, token).
 //
 // Threading: the timer's handler runs on the handler's associated executor (falling back to the
 // timer's executor), the same executor the operation completes on. The operation, its completion
@@ -86,7 +86,7 @@ template <class Executor>
 struct cancel_after_forwarder {
     std::weak_ptr<cancel_after_state<Executor>> state;
     void operator()(boost::asio::cancellation_type_t t) const {
-        (void)t;
+        if (auto s = state.lock(); s && !s->done) s->signal.emit(t);
     }
 };
 

@@ -81,13 +81,13 @@ public:
                   boost::asio::deferred_t>
     auto async_get_digits(digits_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
-            initiate_digits{}, token, impl_, std::move(req), &diag);
+            initiate_digits{get_executor()}, token, impl_, std::move(req), &diag);
     }
     template <boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken =
                   boost::asio::deferred_t>
     auto async_get_digits(digits_request req = {}, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
-            initiate_digits{}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
+            initiate_digits{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// livedetectfour: liveness (and comparison with `card` when given), the video streamed from
@@ -97,13 +97,13 @@ public:
                   boost::asio::deferred_t>
     auto async_detect(detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
-            initiate_detect{}, token, impl_, std::move(req), &diag);
+            initiate_detect{get_executor()}, token, impl_, std::move(req), &diag);
     }
     template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken =
                   boost::asio::deferred_t>
     auto async_detect(detect_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
-            initiate_detect{}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
+            initiate_detect{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// idcardlivedetectfour: liveness plus comparison with the identity authority's photo.
@@ -111,7 +111,7 @@ public:
                   boost::asio::deferred_t>
     auto async_idcard_detect(idcard_detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
-            initiate_idcard{}, token, impl_, std::move(req), &diag);
+            initiate_idcard{get_executor()}, token, impl_, std::move(req), &diag);
     }
 
     /// Cancels every outstanding operation (they complete with operation_aborted), closes idle
@@ -124,6 +124,11 @@ public:
 
 private:
     struct initiate_digits {
+        // The client's executor is the operation's I/O executor (so that adapters such as
+        // livefour::cancel_after find a place to run their timer).
+        using executor_type = boost::asio::any_io_executor;
+        boost::asio::any_io_executor ex;
+        executor_type get_executor() const noexcept { return ex; }
         template <class Handler>
         void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, digits_request req,
                         diagnostics* diag) const {
@@ -132,6 +137,11 @@ private:
         }
     };
     struct initiate_detect {
+        // The client's executor is the operation's I/O executor (so that adapters such as
+        // livefour::cancel_after find a place to run their timer).
+        using executor_type = boost::asio::any_io_executor;
+        boost::asio::any_io_executor ex;
+        executor_type get_executor() const noexcept { return ex; }
         template <class Handler>
         void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, detect_request req,
                         diagnostics* diag) const {
@@ -140,6 +150,11 @@ private:
         }
     };
     struct initiate_idcard {
+        // The client's executor is the operation's I/O executor (so that adapters such as
+        // livefour::cancel_after find a place to run their timer).
+        using executor_type = boost::asio::any_io_executor;
+        boost::asio::any_io_executor ex;
+        executor_type get_executor() const noexcept { return ex; }
         template <class Handler>
         void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl,
                         idcard_detect_request req, diagnostics* diag) const {

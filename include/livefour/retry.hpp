@@ -91,6 +91,12 @@ struct retry_policy {
 ///    rejections, and errors livefour does not classify.
 bool should_retry(const retry_policy& policy, const attempt_info& info);
 
+/// The same decision without the max_attempts bound: is this failure of a kind that a further
+/// attempt may cure and may safely resend (predicate first, then the default rules)? A retry loop
+/// uses it to tell "give up: not retryable" (return the error as is) from "give up: attempts used
+/// up" (client_error::retries_exhausted). False when `info.ec` is clear.
+bool is_retryable_failure(const retry_policy& policy, const attempt_info& info);
+
 /// The wait before the attempt after `attempt` (1-based number of the attempt that failed), with
 /// full jitter: `unit_random * min(max_backoff, base * multiplier^(attempt-1))`, rounded to the
 /// nearest millisecond, where base is throttle_backoff when `ec` is API code 15 and

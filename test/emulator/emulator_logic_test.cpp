@@ -1,9 +1,11 @@
 // Unit tests of livefour-emulator's pure logic (no sockets): multipart streaming parser,
-// signature verification, verdict rules, the service state machine and option parsing.
-// Built from tools/emulator/{multipart_stream,auth,verdict,service,options}.cpp.
+// signature verification, verdict rules, the service state machine, option parsing, and fault
+// injection (control-plane JSON, FIFO queue, token bucket, counters).
+// Built from tools/emulator/{multipart_stream,auth,verdict,service,options}.cpp and faults.hpp.
 #include <doctest/doctest.h>
 
 #include "auth.hpp"
+#include "faults.hpp"
 #include "multipart_stream.hpp"
 #include "options.hpp"
 #include "service.hpp"
@@ -13,6 +15,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -378,4 +381,418 @@ TEST_CASE("emulator options") {
     CHECK(!parse_options({"--digits", "12345"}, no_env).error.empty());
     CHECK(!parse_options({"--plain", "--write-ca", "x"}, no_env).error.empty());
     CHECK(!parse_options({"--host"}, no_env).error.empty());
+}
+
+// --- fault injection ----------------------------------------------------------------------------
+
+namespace {
+
+fault parse_one(std::string_view text) {
+    std::string why;
+    auto list = parse_faults(text, &why);
+    INFO(why);
+    REQUIRE(list);
+    REQUIRE(list->size() == 1);
+    return list->front();
+}
+
+std::string parse_error(std::string_view text) {
+    std::string why;
+    const auto list = parse_faults(text, &why);
+    CHECK_FALSE(list);
+    CHECK_FALSE(why.empty());
+    return why;
+}
+
+fault make(fault_kind k, std::string path = {}, std::uint64_t count = 1) {
+    fault f;
+    f.kind = k;
+    f.path = std::move(path);
+    f.count = count;
+    return f;
+}
+
+using clock_type = std::chrono::steady_clock;
+
+}  // namespace
+
+TEST_CASE("emulator faults: names round-trip") {
+    for (std::size_t i = 0; i < fault_names.size(); ++i) {
+        const auto k = static_cast<fault_kind>(i);
+        CHECK(fault_kind_named(fault_name(k)) == k);
+    }
+    CHECK_FALSE(fault_kind_named("drop"));
+    CHECK(fault_name(fault_kind::keepalive_close) == "keepalive_close");
+}
+
+TEST_CASE("emulator faults: every documented example parses") {
+    auto f = parse_one(R"({"fault":"code","code":15,"count":2,"path":"/face/livedetectfour"})");
+    CHECK(f.kind == fault_kind::code);
+    CHECK(f.code == 15);
+    CHECK(f.count == 2);
+    CHECK(f.path == "/face/livedetectfour");
+    CHECK(f.replaces_reply());
+    CHECK_FALSE(f.body_threshold());
+
+    f = parse_one(R"({"fault":"close_after_body_bytes","bytes":1048576,"count":1})");
+    CHECK(f.kind == fault_kind::close_after_body_bytes);
+    CHECK(f.body_threshold() == 1048576u);
+    CHECK(f.path.empty());
+
+    f = parse_one(R"({"fault":"stall_after_body_bytes","bytes":0,"ms":5000,"count":1})");
+    CHECK(f.body_threshold() == 0u);
+    CHECK(f.ms == 5000u);
+    CHECK_FALSE(parse_one(R"({"fault":"stall_after_body_bytes"})").ms);  // "forever"
+
+    f = parse_one(R"({"fault":"delay","ms":300,"count":1})");
+    CHECK(f.ms == 300u);
+    CHECK_FALSE(f.replaces_reply());
+
+    f = parse_one(R"({"fault":"http_status","status":502,"body":"<html>bad gateway</html>","count":1})");
+    CHECK(f.status == 502u);
+    CHECK(f.body == "<html>bad gateway</html>");
+    CHECK_FALSE(f.has_code);
+    f = parse_one(R"({"fault":"http_status","status":500,"code":213})");
+    CHECK(f.has_code);
+    CHECK(f.code == 213);
+    CHECK(f.count == 1);  // the default
+
+    f = parse_one(R"({"fault":"reset","when":"after_body","count":1})");
+    CHECK(f.when == reset_point::after_body);
+    CHECK_FALSE(f.body_threshold());
+    f = parse_one(R"({"fault":"reset","when":"before_body"})");
+    CHECK(f.when == reset_point::before_body);
+    f = parse_one(R"({"fault":"reset","bytes":10})");
+    CHECK(f.when == reset_point::after_body_bytes);
+    CHECK(f.body_threshold() == 10u);
+    CHECK(parse_one(R"({"fault":"reset"})").when == reset_point::after_body);
+
+    CHECK_FALSE(parse_one(R"({"fault":"truncated_reply","count":1})").bytes);
+    f = parse_one(R"({"fault":"trickle_reply","interval_ms":200,"count":1})");
+    CHECK(f.interval_ms == 200u);
+    CHECK(f.bytes_per_write == 1u);
+    CHECK(parse_one(R"({"fault":"huge_body","bytes":10485760,"count":1})").bytes == 10485760u);
+    CHECK(parse_one(R"({"fault":"huge_header","bytes":65536,"count":1})").bytes == 65536u);
+    CHECK(parse_one(R"({"fault":"non_json","count":1})").replaces_reply());
+    CHECK(parse_one(R"({"fault":"close_after_body"})").kind == fault_kind::close_after_body);
+
+    f = parse_one(R"({"fault":"rate_limit","per_second":5})");
+    CHECK(f.per_second == 5.0);
+    CHECK(f.burst == 5u);
+    CHECK(f.count == 0u);  // until cleared
+    CHECK(parse_one(R"({"fault":"rate_limit","per_second":0.5})").burst == 1u);
+    CHECK(parse_one(R"({"fault":"rate_limit","per_second":2.5,"burst":7,"count":3})").burst == 7u);
+
+    f = parse_one(R"({"fault":"keepalive_close","ms":100})");
+    CHECK(f.ms == 100u);
+
+    std::string why;
+    const auto many = parse_faults(R"([{"fault":"code","code":15,"count":2},{"fault":"delay","ms":1}])", &why);
+    REQUIRE(many);
+    REQUIRE(many->size() == 2);
+    CHECK((*many)[1].kind == fault_kind::delay);
+
+    // fault_to_json speaks the same vocabulary: what it writes parses back to the same fault.
+    for (const char* text : {R"({"fault":"http_status","status":503,"body":"x","content_type":"text/plain","count":0})",
+                             R"({"fault":"reset","bytes":7,"path":"/face/livegetfour"})",
+                             R"({"fault":"trickle_reply","interval_ms":3,"bytes_per_write":2})"}) {
+        const auto a = parse_one(text);
+        auto j = fault_to_json(a);
+        if (j.at("path").is_null()) j.erase("path");
+        const auto b = parse_one(json::serialize(j));
+        CHECK(b.kind == a.kind);
+        CHECK(b.count == a.count);
+        CHECK(b.path == a.path);
+        CHECK(b.body == a.body);
+        CHECK(b.content_type == a.content_type);
+        CHECK(b.bytes == a.bytes);
+        CHECK(b.when == a.when);
+        CHECK(b.bytes_per_write == a.bytes_per_write);
+    }
+}
+
+TEST_CASE("emulator faults: bad control bodies are refused with a reason") {
+    CHECK(parse_error("not json") == "body is not JSON");
+    CHECK(parse_error("[]").find("array") != std::string::npos);
+    CHECK(parse_error("42").find("object") != std::string::npos);
+    CHECK(parse_error(R"({"code":15})").find("\"fault\"") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"explode"})").find("unknown fault") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code","code":15,"cuont":2})").find("cuont") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code"})").find("code") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code","code":"15"})").find("code") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code","code":15,"count":-1})").find("count") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code","code":15,"path":"/face/livedetectfor"})").find("path") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"code","code":15,"path":"/_emulator/stats"})").find("path") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"delay"})").find("ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"delay","ms":600001})").find("ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"delay","ms":1.5})").find("ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"http_status"})").find("status") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"http_status","status":99})").find("status") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"http_status","status":500,"code":1,"body":"x"})").find("not both") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"non_json","content_type":"a\r\nX-Evil: 1"})").find("content_type") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"non_json","body":")" + std::string(64 * 1024 + 1, 'x') + "\"}").find("body") !=
+          std::string::npos);
+    CHECK(parse_error(R"({"fault":"reset","when":"later"})").find("when") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"reset","when":"after_body_bytes"})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"reset","when":"before_body","bytes":3})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"close_after_body_bytes"})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"huge_body","bytes":1073741825})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"huge_body","bytes":0})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"huge_header","bytes":1048577})").find("bytes") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"trickle_reply"})").find("interval_ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"trickle_reply","interval_ms":0})").find("interval_ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"rate_limit"})").find("per_second") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"rate_limit","per_second":0})").find("per_second") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"rate_limit","per_second":1,"burst":0})").find("burst") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"keepalive_close","ms":100,"count":1})").find("count") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"keepalive_close","ms":0})").find("ms") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"close_after_body","bytes":1})").find("bytes") != std::string::npos);
+    // In an array, the message names the culprit.
+    CHECK(parse_error(R"([{"fault":"delay","ms":1},{"fault":"delay"}])").starts_with("fault #1: "));
+    std::string big = "[";
+    for (int i = 0; i < 101; ++i) big += std::string(i ? "," : "") + R"({"fault":"close_after_body"})";
+    CHECK(parse_error(big + "]").find("array") != std::string::npos);
+}
+
+TEST_CASE("emulator faults: FIFO queue, counts, paths") {
+    fault_queue q;
+    CHECK_FALSE(q.take("/face/livegetfour"));
+
+    auto code15 = make(fault_kind::code, "", 2);
+    code15.code = 15;
+    REQUIRE(q.push(code15));
+    REQUIRE(q.push(make(fault_kind::delay)));
+    CHECK(q.size() == 2);
+    // "code 15 twice, then the delay, then nothing"
+    CHECK(q.take("/face/livegetfour")->kind == fault_kind::code);
+    CHECK(q.size() == 2);
+    CHECK(q.entries().front().remaining == 1);
+    CHECK(q.take("/face/livedetectfour")->code == 15);
+    CHECK(q.size() == 1);
+    CHECK(q.take("/face/livegetfour")->kind == fault_kind::delay);
+    CHECK(q.size() == 0);
+    CHECK_FALSE(q.take("/face/livegetfour"));
+
+    // An entry limited to a path is skipped by other paths; a later entry serves those first.
+    REQUIRE(q.push(make(fault_kind::reset, "/face/livedetectfour")));
+    REQUIRE(q.push(make(fault_kind::huge_body)));
+    CHECK(q.take("/face/livegetfour")->kind == fault_kind::huge_body);
+    CHECK_FALSE(q.take("/face/livegetfour"));
+    CHECK(q.take("/face/livedetectfour")->kind == fault_kind::reset);
+    CHECK(q.size() == 0);
+
+    // count 0: stays until cleared, and holds back later entries for the same requests.
+    REQUIRE(q.push(make(fault_kind::non_json, "", 0)));
+    REQUIRE(q.push(make(fault_kind::delay)));
+    for (int i = 0; i < 5; ++i) CHECK(q.take("/face/idcardlivedetectfour")->kind == fault_kind::non_json);
+    CHECK(q.size() == 2);
+    CHECK(q.clear() == 2);
+    CHECK(q.size() == 0);
+
+    // Bounded.
+    for (std::size_t i = 0; i < fault_limits::max_pending; ++i) REQUIRE(q.push(make(fault_kind::delay)));
+    CHECK(q.room() == 0);
+    CHECK_FALSE(q.push(make(fault_kind::delay)));
+    CHECK(q.size() == fault_limits::max_pending);
+}
+
+TEST_CASE("emulator faults: token bucket") {
+    const auto t0 = clock_type::time_point{} + std::chrono::hours(1);
+    token_bucket b(2.0, 3.0, t0);  // 2/s, burst 3, starts full
+    CHECK(b.try_take(t0));
+    CHECK(b.try_take(t0));
+    CHECK(b.try_take(t0));
+    CHECK_FALSE(b.try_take(t0));
+    CHECK_FALSE(b.try_take(t0 + std::chrono::milliseconds(499)));  // 0.998 of a token
+    CHECK(b.try_take(t0 + std::chrono::milliseconds(500)));
+    CHECK_FALSE(b.try_take(t0 + std::chrono::milliseconds(500)));
+    // A long pause refills up to the capacity only.
+    const auto t1 = t0 + std::chrono::hours(1);
+    int granted = 0;
+    while (b.try_take(t1)) ++granted;
+    CHECK(granted == 3);
+    // A clock that goes backwards adds nothing.
+    CHECK_FALSE(b.try_take(t0));
+
+    token_bucket slow(0.5, 1.0, t0);  // one request every 2 s
+    CHECK(slow.try_take(t0));
+    CHECK_FALSE(slow.try_take(t0 + std::chrono::milliseconds(1999)));
+    CHECK(slow.try_take(t0 + std::chrono::milliseconds(2000)));
+}
+
+TEST_CASE("emulator service: control plane, fault taking and counters") {
+    service_config cfg;
+    cfg.auth = default_auth();
+    service svc(cfg);
+    const auto now = clock_type::now();
+
+    auto r = svc.add_faults(R"([{"fault":"code","code":15,"count":2,"path":"/face/livedetectfour"},
+                                {"fault":"delay","ms":300}])",
+                            now);
+    CHECK(r.http_status == 200);
+    auto v = json::parse(r.body).as_object();
+    CHECK(v.at("code").as_int64() == 0);
+    CHECK(v.at("installed").as_int64() == 2);
+    CHECK(v.at("faults_pending").as_int64() == 2);
+
+    // Refused bodies install nothing (all or nothing) and are not API replies.
+    r = svc.add_faults(R"([{"fault":"delay","ms":1},{"fault":"delay","ms":-1}])", now);
+    CHECK(r.http_status == 400);
+    v = json::parse(r.body).as_object();
+    CHECK(v.at("code").as_int64() == 21);
+    CHECK(std::string(v.at("message").as_string()).starts_with("invalid fault: fault #1: "));
+
+    auto listing = json::parse(svc.faults_json()).as_object();
+    REQUIRE(listing.at("pending").as_array().size() == 2);
+    CHECK(listing.at("pending").as_array()[0].at("remaining").as_int64() == 2);
+    CHECK(listing.at("pending").as_array()[0].at("path").as_string() == "/face/livedetectfour");
+    CHECK(listing.at("rate_limit").is_null());
+    CHECK(listing.at("keepalive_close_ms").is_null());
+
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::delay);  // the detect-only entry is skipped
+    CHECK_FALSE(svc.take_fault(endpoint::livegetfour, now));
+    CHECK(svc.take_fault(endpoint::livedetectfour, now)->code == 15);
+    const auto f = svc.take_fault(endpoint::livedetectfour, now);
+    REQUIRE(f);
+    CHECK_FALSE(svc.take_fault(endpoint::livedetectfour, now));
+
+    // The reply of a reply fault, counted in codes; the server reports firing.
+    r = svc.fault_reply(*f);
+    CHECK(r.http_status == 200);
+    CHECK(json::parse(r.body).at("code").as_int64() == 15);
+    CHECK_FALSE(json::parse(r.body).as_object().contains("data"));
+    svc.on_fault_fired(f->kind);
+    svc.on_fault_fired(f->kind);
+
+    auto http502 = parse_one(R"({"fault":"http_status","status":502,"body":"<html>bad gateway</html>"})");
+    r = svc.fault_reply(http502);
+    CHECK(r.http_status == 502);
+    CHECK(r.body == "<html>bad gateway</html>");
+    CHECK(r.content_type.starts_with("text/html"));
+    r = svc.fault_reply(parse_one(R"({"fault":"http_status","status":500,"code":213})"));
+    CHECK(r.http_status == 500);
+    CHECK(r.content_type == "application/json");
+    CHECK(json::parse(r.body).at("code").as_int64() == 213);
+    r = svc.fault_reply(parse_one(R"({"fault":"http_status","status":503})"));
+    CHECK(r.body.find("503") != std::string::npos);
+    r = svc.fault_reply(parse_one(R"({"fault":"non_json","content_type":"application/json"})"));
+    CHECK(r.http_status == 200);
+    CHECK(r.content_type == "application/json");
+    boost::system::error_code ec;
+    (void)json::parse(r.body, ec);
+    CHECK(ec);  // really not JSON
+    CHECK(svc.fault_reply(parse_one(R"({"fault":"code","code":3})")).http_status == 400);
+    auto codes = json::parse(svc.stats_json()).at("codes").as_object();
+    CHECK(codes.at("15").as_int64() == 1);
+    CHECK(codes.at("3").as_int64() == 1);
+    svc.on_reply_withheld(3);  // a close/reset fault swallowed that reply
+    svc.on_reply_withheld(99); // never counted: nothing to take back
+    codes = json::parse(svc.stats_json()).at("codes").as_object();
+    CHECK_FALSE(codes.contains("3"));
+    CHECK(codes.at("213").as_int64() == 1);
+    CHECK_FALSE(codes.contains("99"));
+
+    // Rate limit: checked first; a refused request takes no queued fault; count = refusals.
+    REQUIRE(svc.add_faults(R"({"fault":"rate_limit","per_second":1,"burst":2,"count":2})", now).http_status == 200);
+    REQUIRE(svc.add_faults(R"({"fault":"huge_header","bytes":10})", now).http_status == 200);
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::huge_header);  // token 1
+    CHECK_FALSE(svc.take_fault(endpoint::livegetfour, now));                             // token 2
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::rate_limit);
+    CHECK(svc.fault_reply(*svc.take_fault(endpoint::livedetectfour, now)).code == 15);  // 2nd refusal: removed
+    CHECK_FALSE(svc.take_fault(endpoint::livegetfour, now));
+    CHECK(json::parse(svc.faults_json()).at("rate_limit").is_null());
+
+    REQUIRE(svc.add_faults(R"({"fault":"rate_limit","per_second":1,"burst":1,"path":"/face/livegetfour"})", now)
+                .http_status == 200);
+    CHECK_FALSE(svc.take_fault(endpoint::livegetfour, now));
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::rate_limit);
+    CHECK_FALSE(svc.take_fault(endpoint::livedetectfour, now));  // other paths are not limited
+    CHECK(svc.take_fault(endpoint::livegetfour, now + std::chrono::seconds(1)) == std::nullopt);  // refilled
+
+    REQUIRE(svc.add_faults(R"({"fault":"keepalive_close","ms":100})", now).http_status == 200);
+    CHECK(svc.keepalive_close() == std::chrono::milliseconds(100));
+    REQUIRE(svc.add_faults(R"({"fault":"code","code":1,"count":0})", now).http_status == 200);
+    listing = json::parse(svc.faults_json()).as_object();
+    CHECK(listing.at("keepalive_close_ms").as_int64() == 100);
+    CHECK(listing.at("rate_limit").at("per_second").as_int64() == 1);
+
+    // Counters.
+    svc.on_request_started(endpoint::livedetectfour);
+    svc.on_request_started(endpoint::livedetectfour);
+    svc.on_request_started(endpoint::livegetfour);
+    svc.on_request_complete(endpoint::livedetectfour);
+    svc.on_idle_close();
+    svc.on_fault_fired(fault_kind::keepalive_close);
+    auto stats = json::parse(svc.stats_json()).as_object();
+    CHECK(stats.at("requests").as_int64() == 1);
+    CHECK(stats.at("livedetectfour").as_int64() == 1);
+    const auto& started = stats.at("requests_started").as_object();
+    CHECK(started.at("total").as_int64() == 3);
+    CHECK(started.at("/face/livedetectfour").as_int64() == 2);
+    CHECK(started.at("/face/livegetfour").as_int64() == 1);
+    CHECK(started.at("/face/idcardlivedetectfour").as_int64() == 0);
+    CHECK(stats.at("connections_closed_idle").as_int64() == 1);
+    const auto& fired = stats.at("faults_fired").as_object();
+    CHECK(fired.size() == fault_names.size());
+    CHECK(fired.at("code").as_int64() == 2);
+    CHECK(fired.at("keepalive_close").as_int64() == 1);
+    CHECK(fired.at("reset").as_int64() == 0);
+    CHECK(stats.at("faults_pending").as_int64() == 1);
+
+    // reset zeroes the counters, not the faults; DELETE removes the faults and the settings.
+    svc.reset_stats();
+    stats = json::parse(svc.stats_json()).as_object();
+    CHECK(stats.at("faults_fired").at("code").as_int64() == 0);
+    CHECK(stats.at("requests_started").at("total").as_int64() == 0);
+    CHECK(stats.at("faults_pending").as_int64() == 1);
+    r = svc.clear_faults();
+    CHECK(json::parse(r.body).at("cleared").as_int64() == 3);  // the entry, the rate limit, keepalive_close
+    CHECK(json::parse(svc.stats_json()).at("faults_pending").as_int64() == 0);
+    CHECK_FALSE(svc.keepalive_close());
+    CHECK_FALSE(svc.take_fault(endpoint::livegetfour, now + std::chrono::seconds(2)));
+
+    // The queue bound holds through the control plane, all or nothing.
+    std::string batch = "[";
+    for (int i = 0; i < 100; ++i) batch += std::string(i ? "," : "") + R"({"fault":"delay","ms":1})";
+    batch += "]";
+    for (int i = 0; i < 10; ++i) REQUIRE(svc.add_faults(batch, now).http_status == 200);
+    r = svc.add_faults(R"({"fault":"delay","ms":1})", now);
+    CHECK(r.http_status == 400);
+    CHECK(json::parse(svc.stats_json()).at("faults_pending").as_int64() == 1000);
+    // Settings do not take queue room.
+    CHECK(svc.add_faults(R"({"fault":"keepalive_close","ms":5})", now).http_status == 200);
+}
+
+TEST_CASE("emulator service: faults from the command line are installed at start-up") {
+    auto no_env = [](const char*) -> const char* { return nullptr; };
+    auto r = parse_options({"--fault", R"({"fault":"code","code":15,"count":2})", "--fault",
+                            R"([{"fault":"delay","ms":5},{"fault":"close_after_body"}])", "--keepalive-close-ms", "250",
+                            "--rate-limit", "2.5", "--rate-limit-burst", "4"},
+                           no_env);
+    REQUIRE(r.error.empty());
+    REQUIRE(r.opts.service.faults.size() == 5);
+    CHECK(r.opts.service.faults[0].code == 15);
+    CHECK(r.opts.service.faults[3].kind == fault_kind::keepalive_close);
+    CHECK(r.opts.service.faults[4].kind == fault_kind::rate_limit);
+    CHECK(r.opts.service.faults[4].per_second == 2.5);
+    CHECK(r.opts.service.faults[4].burst == 4u);
+
+    r.opts.service.auth = default_auth();
+    service svc(r.opts.service);
+    CHECK(svc.keepalive_close() == std::chrono::milliseconds(250));
+    const auto now = clock_type::now();
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::code);
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::code);
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::delay);
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::close_after_body);
+    CHECK(svc.take_fault(endpoint::livegetfour, now)->kind == fault_kind::rate_limit);  // burst of 4 used up
+
+    CHECK(parse_options({"--rate-limit", "3"}, no_env).opts.service.faults.at(0).burst == 3u);
+    CHECK(parse_options({"--fault", R"({"fault":"nope"})"}, no_env).error.find("--fault") == 0);
+    CHECK(!parse_options({"--fault", "{"}, no_env).error.empty());
+    CHECK(!parse_options({"--keepalive-close-ms", "0"}, no_env).error.empty());
+    CHECK(!parse_options({"--keepalive-close-ms", "600001"}, no_env).error.empty());
+    CHECK(!parse_options({"--rate-limit", "0"}, no_env).error.empty());
+    CHECK(!parse_options({"--rate-limit", "fast"}, no_env).error.empty());
+    CHECK(!parse_options({"--rate-limit-burst", "3"}, no_env).error.empty());
 }

@@ -207,6 +207,23 @@ TEST_CASE("retry: max_attempts bounds every decision, the predicate included") {
     CHECK_FALSE(should_retry(p, info_for(error_code{}, op::detect, phase::not_sent, 1)));  // success stays success
 }
 
+TEST_CASE("retry: is_retryable_failure is should_retry without the attempt bound") {
+    retry_policy p;  // 3 attempts
+    CHECK(is_retryable_failure(p, info_for(make_api_error(15), op::detect, phase::reply_started, 3)));
+    CHECK(is_retryable_failure(p, info_for(make_api_error(15), op::detect, phase::reply_started, 99)));
+    CHECK_FALSE(is_retryable_failure(p, info_for(make_api_error(21), op::digits, phase::not_sent, 1)));
+    CHECK_FALSE(is_retryable_failure(p, info_for(ae::eof, op::detect, phase::sent_no_reply, 3)));
+    CHECK(is_retryable_failure(p, info_for(ae::eof, op::digits, phase::sent_no_reply, 3)));
+    CHECK_FALSE(is_retryable_failure(p, info_for(error_code{}, op::digits, phase::not_sent, 1)));
+    CHECK(is_retryable_failure(retry_policy::no_retry(), info_for(make_api_error(108), op::detect, phase::not_sent)));
+    p.predicate = [](const attempt_info& i) -> std::optional<bool> {
+        if (i.ec == client_error::malformed_response) return true;
+        return std::nullopt;
+    };
+    CHECK(is_retryable_failure(p, info_for(client_error::malformed_response, op::detect, phase::reply_started, 7)));
+    CHECK_FALSE(should_retry(p, info_for(client_error::malformed_response, op::detect, phase::reply_started, 3)));
+}
+
 TEST_CASE("retry: the predicate decides first, nullopt falls back to the default rules") {
     retry_policy p;
     std::vector<attempt_info> seen;

@@ -371,7 +371,9 @@ inline boost::json::object fault_to_json(const fault& f) {
         o["bytes_per_write"] = f.bytes_per_write;
     }
     if (f.kind == fault_kind::rate_limit) {
-        o["per_second"] = f.per_second;
+        // A whole rate reads better as an integer than as boost.json's "5E0".
+        if (std::floor(f.per_second) == f.per_second) o["per_second"] = static_cast<std::uint64_t>(f.per_second);
+        else o["per_second"] = f.per_second;
         o["burst"] = f.burst;
     }
     return o;

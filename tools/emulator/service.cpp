@@ -270,6 +270,12 @@ reply service::detect(endpoint e, const signature_check& auth, const std::vector
     return finish(std::move(r));
 }
 
+void service::on_reply_withheld(int code) noexcept {
+    const auto it = stats_.codes.find(code);
+    if (it == stats_.codes.end()) return;
+    if (--it->second == 0) stats_.codes.erase(it);
+}
+
 void service::install(const fault& f, std::chrono::steady_clock::time_point now) {
     switch (f.kind) {
     case fault_kind::rate_limit:

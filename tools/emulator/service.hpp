@@ -66,6 +66,8 @@ public:
     void on_request_complete(endpoint e) noexcept;
     /// Counts a connection the server closed while it waited for the next request.
     void on_idle_close() noexcept { ++stats_.connections_closed_idle; }
+    /// Takes back the `codes` count of a reply that a fault withheld (close or reset).
+    void on_reply_withheld(int code) noexcept;
     /// Counts a fault that acted (`faults_fired`).
     void on_fault_fired(fault_kind k) noexcept { ++stats_.faults_fired[static_cast<std::size_t>(k)]; }
 

@@ -51,7 +51,7 @@ inline constexpr std::uint64_t control_body_limit = 256 * 1024;
 /// A live connection, as seen by the shutdown logic.
 struct connection_entry {
     std::function<void()> abort;  ///< closes the socket and cancels any pending wait
-    bool idle = true;             ///< waiting for a request (no request in progress)
+    bool idle = true;             ///< waiting for a request, or hung by a stall fault: shutdown closes it at once
 };
 
 /// What a session needs from the server that accepted it.
@@ -235,9 +235,14 @@ private:
         const fault f = *std::exchange(rc.pending_fault, std::nullopt);
         fired(rc, f);
         switch (f.kind) {
-        case fault_kind::stall_after_body_bytes:
+        case fault_kind::stall_after_body_bytes: {
             log_line(rc, "fault stall_after_body_bytes: not reading");
-            co_return co_await pause(f) ? body_outcome::complete : body_outcome::broken;
+            // A hung server has nothing to finish: a shutdown closes it like an idle connection.
+            entry_->idle = true;
+            const bool resumed = co_await pause(f);
+            entry_->idle = false;
+            co_return resumed ? body_outcome::complete : body_outcome::broken;
+        }
         case fault_kind::close_after_body_bytes:
             log_line(rc, "fault close_after_body_bytes: closed, no reply");
             co_await close_without_reply();
@@ -426,11 +431,13 @@ private:
             case fault_kind::close_after_body_bytes:
             case fault_kind::close_after_body:
                 fired(rc, f);
+                svc().on_reply_withheld(r.code);
                 log_line(rc, "fault " + rc.fault_label + ": closed, no reply");
                 co_await close_without_reply();
                 co_return false;
             case fault_kind::reset:
                 fired(rc, f);
+                svc().on_reply_withheld(r.code);
                 log_line(rc, "fault reset: connection reset");
                 fault_io::reset_now(tcp());
                 co_return false;
@@ -465,8 +472,7 @@ private:
         const std::string outcome = std::to_string(res.result_int()) +
                                     (r.content_type == "application/json" ? " code=" + std::to_string(r.code) : " non-JSON") +
                                     (rc.fault_label.empty() ? "" : " fault=" + rc.fault_label);
-        if (shape && shape->kind != fault_kind::huge_header) co_return co_await send_shaped(rc, res, *shape, outcome);
-        if (shape) res.set("X-Emulator-Padding", std::string(static_cast<std::size_t>(shape->bytes.value_or(0)), 'a'));
+        if (shape) co_return co_await send_shaped(rc, res, *shape, outcome);
         arm();
         auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
         log_line(rc, outcome);
@@ -474,7 +480,7 @@ private:
         co_return res.keep_alive();
     }
 
-    // truncated_reply, trickle_reply, huge_body: the reply written by hand.
+    // truncated_reply, trickle_reply, huge_body, huge_header: the reply written by hand.
     asio::awaitable<bool> send_shaped(request_context& rc, http::response<http::string_body>& res, const fault& f,
                                       const std::string& outcome) {
         const fault_io::arm_fn arm_next = [this] { arm(); };
@@ -496,6 +502,17 @@ private:
             const std::string all = fault_io::serialize_header(res.base()) + std::string(body);
             ec = co_await fault_io::trickle(stream_, all, f.bytes_per_write, std::chrono::milliseconds(f.interval_ms), delay_,
                                             arm_next, steady::now() + std::chrono::milliseconds(fault_limits::max_ms));
+            break;
+        }
+        case fault_kind::huge_header: {
+            // By hand: Beast caps a field value at 64 KiB, and the point is to exceed such caps.
+            std::string head = fault_io::serialize_header(res.base());
+            head.resize(head.size() - 2);  // the empty line that ends the header
+            head += "X-Emulator-Padding: ";
+            head.append(static_cast<std::size_t>(f.bytes.value_or(0)), 'a');
+            head += "\r\n\r\n";
+            head += body;
+            ec = co_await fault_io::write_all(stream_, head, arm_next);
             break;
         }
         default: {  // huge_body

@@ -1,0 +1,182 @@
+// The pool under load and the time bounds: many concurrent operations through few connections,
+// on one thread and on several, with every bound firing with its own error code.
+#include "fixtures.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <dirent.h>
+#include <thread>
+
+namespace asio = boost::asio;
+using livefour::client_error;
+
+namespace {
+
+int open_fds() {
+    int n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d)) ++n;
+        closedir(d);
+    }
+    return n;
+}
+
+/// Runs `n` concurrent detects of a small in-memory video and returns how many succeeded.
+int concurrent_detects(livefour::client& cl, asio::io_context& ioc, int n, int threads) {
+    auto bytes = std::make_shared<const std::string>(test::mp4_magic() + std::string(20'000, 'v'));
+    std::atomic<int> ok{0}, done{0};
+    for (int i = 0; i < n; ++i) {
+        livefour::detect_request req;
+        req.validate_data = "1234";
+        req.video = livefour::body_source::memory(bytes, "v.mp4");
+        cl.async_detect(std::move(req), [&](livefour::error_code ec, livefour::detect_result r) {
+            if (!ec && r.code == 0 && r.live_status) ok.fetch_add(1);
+            done.fetch_add(1);
+        });
+    }
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&] { ioc.run_for(std::chrono::seconds(120)); });
+    ioc.run_for(std::chrono::seconds(120));
+    for (auto& t : pool) t.join();
+    CHECK(done.load() == n);
+    return ok.load();
+}
+
+}  // namespace
+
+TEST_CASE("1,000 concurrent detects through a pool of 8 connections") {
+    test::emulator emu;
+    int threads = 1;
+    SUBCASE("one thread") { threads = 1; }
+    SUBCASE("io_context run by four threads") { threads = 4; }
+    CAPTURE(threads);
+    const int fds_before = open_fds();
+    {
+        asio::io_context ioc(threads);
+        auto opts = emu.options();
+        opts.pool.max_connections = 8;
+        opts.timeout.pool_wait = std::chrono::seconds(60);
+        livefour::client cl(ioc.get_executor(), opts);
+        CHECK(concurrent_detects(cl, ioc, 1000, threads) == 1000);
+        auto st = cl.stats();
+        CHECK(st.created <= 8);
+        CHECK(st.in_use == 0);
+        CHECK(st.waiters == 0);
+        CHECK(st.requests == 1000);
+        CHECK(st.reused >= 1000 - 8);
+        CHECK(emu.count("connections_accepted") <= 8 + 1);  // + the stats query's own curl connection
+        CHECK(emu.count("livedetectfour") == 1000);
+    }
+    CHECK(open_fds() == fds_before);  // the client's sockets are gone with it
+}
+
+TEST_CASE("time bounds fire with their own error codes") {
+    test::emulator emu;
+    asio::io_context ioc;
+    auto video = test::write_file(emu.dir / "v.mp4", 5000, test::mp4_magic());
+    auto slow = [&](int delay_ms) {
+        livefour::detect_request req;
+        req.validate_data = "1234";
+        req.video = livefour::body_source::file(video);
+        req.seq = "force:delay_ms=" + std::to_string(delay_ms);
+        return req;
+    };
+
+    SUBCASE("stall: the server thinks longer than timeouts::stall") {
+        auto o = emu.options();
+        o.timeout.stall = std::chrono::milliseconds(300);
+        livefour::client cl(ioc.get_executor(), o);
+        auto t0 = std::chrono::steady_clock::now();
+        auto [ec, r] = test::run_bounded(ioc, cl.async_detect(slow(3000), asio::as_tuple(asio::use_awaitable)));
+        CHECK(ec == client_error::stall_timeout);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+        CHECK(cl.stats().idle == 0);  // the timed-out connection was closed
+    }
+    SUBCASE("deadline: the whole operation is bounded") {
+        auto o = emu.options();
+        o.timeout.deadline = std::chrono::milliseconds(400);
+        livefour::client cl(ioc.get_executor(), o);
+        auto t0 = std::chrono::steady_clock::now();
+        livefour::diagnostics diag;
+        auto [ec, r] = test::run_bounded(ioc, cl.async_detect(slow(3000), diag, asio::as_tuple(asio::use_awaitable)));
+        CHECK(ec == client_error::deadline_exceeded);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+        CHECK(cl.stats().in_use == 0);
+    }
+    SUBCASE("pool wait: all connections busy") {
+        auto o = emu.options();
+        o.pool.max_connections = 1;
+        o.timeout.pool_wait = std::chrono::milliseconds(200);
+        livefour::client cl(ioc.get_executor(), o);
+        std::optional<livefour::error_code> first, second;
+        cl.async_detect(slow(1500), [&](livefour::error_code ec, livefour::detect_result) { first = ec; });
+        asio::steady_timer later(ioc, std::chrono::milliseconds(100));
+        later.async_wait([&](livefour::error_code) {
+            cl.async_get_digits({}, [&](livefour::error_code ec, livefour::digits_result) { second = ec; });
+        });
+        ioc.run_for(std::chrono::seconds(10));
+        REQUIRE(second.has_value());
+        CHECK(*second == client_error::pool_wait_timeout);
+        REQUIRE(first.has_value());
+        CHECK_FALSE(*first);  // the busy one was not disturbed
+        auto st = cl.stats();
+        CHECK(st.waiters == 0);
+        CHECK(st.in_use == 0);
+    }
+    SUBCASE("connect: nothing listens") {
+        auto o = emu.options();
+        o.endpoint = "https://127.0.0.1:1";
+        livefour::client cl(ioc.get_executor(), o);
+        livefour::diagnostics diag;
+        auto [ec, r] = test::run_bounded(ioc, cl.async_get_digits({}, diag, asio::as_tuple(asio::use_awaitable)));
+        // Refused before anything was sent: retried per policy, then given up.
+        CHECK(ec == client_error::retries_exhausted);
+        CHECK(diag.attempts() == 3);
+        REQUIRE(diag.retries().size() == 2);
+        CHECK(diag.retries()[0].error == asio::error::connection_refused);
+        CHECK(diag.client_message().find("refused") != std::string::npos);
+    }
+}
+
+TEST_CASE("cancellation while waiting for a connection, and close() with operations in flight") {
+    test::emulator emu;
+    asio::io_context ioc;
+    auto o = emu.options();
+    o.pool.max_connections = 1;
+    livefour::client cl(ioc.get_executor(), o);
+    auto video = test::write_file(emu.dir / "v.mp4", 5000, test::mp4_magic());
+    livefour::detect_request busy;
+    busy.validate_data = "1234";
+    busy.video = livefour::body_source::file(video);
+    busy.seq = "force:delay_ms=1000";
+    std::optional<livefour::error_code> first, waiting, after_close;
+    cl.async_detect(std::move(busy), [&](livefour::error_code ec, livefour::detect_result) { first = ec; });
+    asio::cancellation_signal sig;
+    cl.async_get_digits({}, asio::bind_cancellation_slot(sig.slot(), [&](livefour::error_code ec, livefour::digits_result) {
+                            waiting = ec;
+                        }));
+    asio::steady_timer t1(ioc, std::chrono::milliseconds(100));
+    t1.async_wait([&](livefour::error_code) { sig.emit(asio::cancellation_type::terminal); });
+    asio::steady_timer t2(ioc, std::chrono::milliseconds(300));
+    t2.async_wait([&](livefour::error_code) {
+        CHECK(waiting.has_value());  // cancelled promptly, long before the busy request ends
+        cl.close();
+        cl.async_get_digits({}, [&](livefour::error_code ec, livefour::digits_result) { after_close = ec; });
+    });
+    ioc.run_for(std::chrono::seconds(10));
+    REQUIRE(waiting.has_value());
+    CHECK(*waiting == asio::error::operation_aborted);
+    REQUIRE(first.has_value());
+    CHECK(*first == asio::error::operation_aborted);  // close() cancelled the in-flight upload
+    REQUIRE(after_close.has_value());
+    CHECK(*after_close == client_error::pool_closed);
+    auto st = cl.stats();
+    CHECK(st.in_use == 0);
+    CHECK(st.waiters == 0);
+    CHECK(st.idle == 0);
+}
