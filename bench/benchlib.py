@@ -26,13 +26,13 @@ class BenchError(Exception):
 # ---- measured processes ----------------------------------------------------------------------
 
 class Run:
-    """A finished child process: stdout, wall time, and its own rusage (from wait4)."""
+    """A finished child process: stdout, wall time, CPU (wait4) and peak RSS (GNU time)."""
 
-    def __init__(self, cmd, stdout, stderr, wall, rc, ru):
+    def __init__(self, cmd, stdout, stderr, wall, rc, ru, maxrss_kib):
         self.cmd, self.stdout, self.stderr, self.wall, self.rc = cmd, stdout, stderr, wall, rc
         self.cpu_user = ru.ru_utime
         self.cpu_sys = ru.ru_stime
-        self.maxrss_kib = ru.ru_maxrss  # Linux: KiB
+        self.maxrss_kib = maxrss_kib
 
     @property
     def cpu(self):
@@ -45,12 +45,24 @@ class Run:
         raise BenchError(f"no JSON from {self.cmd[0]}: {self.stderr[-500:]}")
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run_measured(cmd, timeout=600):
-    """Runs cmd to completion. wait4 gives the rusage of exactly this child (user + system CPU,
-    peak RSS), the same way for livefour-bench and for curl."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Runs cmd to completion, the same way for livefour-bench and for curl.
+
+    CPU: wait4's rusage of the child (user + system, microsecond resolution; it includes the
+    ~1 ms of GNU time's own start). Peak RSS: not from that rusage, because Linux counts into a
+    process's ru_maxrss the memory it had before exec, i.e. a fork of this Python process (~45 MiB).
+    GNU time forks the command from its own small image and reports the command's ru_maxrss (%M).
+    """
+    if not os.access(GNU_TIME, os.X_OK):
+        raise BenchError("GNU time is required for peak RSS (apt-get install -y time)")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen([GNU_TIME, "-q", "-f", "%M", "-o", rss.name, *cmd], stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL)
         timer = threading.Timer(timeout, p.kill)
         timer.start()
         try:
@@ -61,8 +73,10 @@ def run_measured(cmd, timeout=600):
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        text = rss.read().split()
+        maxrss = int(text[-1]) if text and text[-1].isdigit() else None
         run = Run(cmd, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                  wall, p.returncode, ru)
+                  wall, p.returncode, ru, maxrss)
     if run.rc != 0:
         raise BenchError(f"{' '.join(map(str, cmd[:3]))} … exited {run.rc}: {run.stderr[-800:]}")
     return run

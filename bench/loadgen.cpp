@@ -6,11 +6,12 @@
 //                single-stream uploads; `new` builds a client (so a connection and a full TLS
 //                handshake) per upload, `pooled` sends one warm-up upload of --warmup-file then K
 //                uploads on the same kept-alive connection.
-//   latency      --file F --count K --mode cold|resumed|warm
+//   latency      --file F --count K --mode cold|resumed|warm [--kind upload|digits]
 //                like upload: `cold` is a client per upload (full handshake), `resumed` one client
 //                whose every upload goes to a new connection (the endpoint gets the base path
 //                /close, which the sink answers with Connection: close), so the client's own TLS
 //                session cache is what is measured; one discarded warm-up upload in every mode.
+//                --kind digits times livegetfour calls instead (connect + handshake dominate).
 //   small        --kind digits|multipart [--file F] --count N --connections C [--threads T]
 //                N small requests by C coroutines on one client of C connections.
 //   concurrency  --file F --inflight N --count M [--threads T] [--no-warmup]
@@ -61,7 +62,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct args {
-    std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind = "digits";
+    std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind;
     int count = 1, connections = 1, threads = 1, inflight = 1;
     std::size_t buffer = 0;
     bool chunked = false, warmup = true;
@@ -245,8 +246,21 @@ void run(asio::io_context& io, int threads) {
 
 // ---- commands -----------------------------------------------------------------------------
 
-/// upload and latency: K sequential uploads; per-upload seconds and sink byte counts.
+/// One livegetfour call; returns the sink's byte count of its body (0 on failure, which is logged).
+asio::awaitable<std::uint64_t> digits_once(livefour::client& c, failure_log& fails) {
+    livefour::diagnostics d;
+    auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
+    if (ec) {
+        fails.add(ec, d);
+        co_return 0;
+    }
+    co_return received_of(r.message);
+}
+
+/// upload and latency: K sequential uploads (or livegetfour calls with --kind digits, where the
+/// connection and handshake dominate); per-request seconds and sink byte counts.
 int cmd_sequential(const args& a) {
+    const bool digits = a.cmd == "latency" && a.kind == "digits";
     asio::io_context io;
     // A client per upload (new, cold) shares one TLS context, so the measure is a connection and a
     // full handshake, not loading the CA file.
@@ -267,23 +281,26 @@ int cmd_sequential(const args& a) {
         if (!fresh) pooled.emplace(ex, make_options(pooled_args, nullptr, 1));
         // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
         const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
+        auto once = [&](livefour::client& c, const std::string& file) {
+            return digits ? digits_once(c, fails) : upload_once(c, file, fails);
+        };
         if (pooled) {
-            warmup_received = co_await upload_once(*pooled, wfile, fails);
+            warmup_received = co_await once(*pooled, wfile);
         } else {
             livefour::client c(ex, make_options(a, ctx, 1));
-            warmup_received = co_await upload_once(c, wfile, fails);
+            warmup_received = co_await once(c, wfile);
             created += c.stats().created;
         }
         const double cpu0 = cpu_seconds();
         for (int i = 0; i < a.count; ++i) {
             if (pooled) {
                 auto t0 = clock_type::now();
-                received.push_back(co_await upload_once(*pooled, a.file, fails));
+                received.push_back(co_await once(*pooled, a.file));
                 secs.push_back(seconds_since(t0));
             } else {
                 livefour::client c(ex, make_options(a, ctx, 1));
                 auto t0 = clock_type::now();
-                received.push_back(co_await upload_once(c, a.file, fails));
+                received.push_back(co_await once(c, a.file));
                 secs.push_back(seconds_since(t0));
                 created += c.stats().created;
             }
@@ -293,7 +310,7 @@ int cmd_sequential(const args& a) {
     }, asio::detached);
     run(io, 1);
 
-    const auto size = std::filesystem::file_size(a.file);
+    const auto size = digits ? 0 : std::filesystem::file_size(a.file);
     double total = 0;
     for (double s : secs) total += s;
     std::printf("{\"tool\":\"livefour\",\"cmd\":\"%s\",\"mode\":\"%s\",\"file_bytes\":%llu,\"count\":%d,"
@@ -316,7 +333,7 @@ int cmd_small(const args& a) {
     std::atomic<int> next{0};
     byte_tally received;
     std::atomic<std::uint64_t> done{0};
-    const bool digits = a.kind == "digits";
+    const bool digits = a.kind != "multipart";
     clock_type::time_point t0;
 
     auto worker = [&]() -> asio::awaitable<void> {

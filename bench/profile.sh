@@ -43,7 +43,7 @@ while [ $i -le $count ]; do
 done
 
 
-events=syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_pread64,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_poll
+events=syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_pread64,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_poll,syscalls:sys_enter_timerfd_settime,syscalls:sys_enter_futex
 {
     echo "# $count uploads of 100 MiB over one kept-alive HTTPS connection (plus a 1 KiB warm-up upload)"
     echo "## livefour"

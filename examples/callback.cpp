@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context ioc;
-    livefour::client client(ioc.get_executor(), example::client_options_from(args));
+    livefour::client client = example::make_client(ioc.get_executor(), example::client_options_from(args));
     int status = 3;
     std::make_shared<verification>(client, args.get("--video"), status)->start();
     ioc.run();

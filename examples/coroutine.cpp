@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context ioc;
-    livefour::client client(ioc.get_executor(), example::client_options_from(args));
+    livefour::client client = example::make_client(ioc.get_executor(), example::client_options_from(args));
 
     int status = 3;
     asio::co_spawn(ioc, verify(client, args.get("--video")), [&](std::exception_ptr e, int s) {

@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context ioc(threads);
-    livefour::client client(ioc.get_executor(), opts);
+    livefour::client client = example::make_client(ioc.get_executor(), opts);
     server srv{client, args.get("--spool-dir", "/tmp"), opts.max_upload_bytes};
 
     tcp::acceptor acceptor(ioc);

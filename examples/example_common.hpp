@@ -9,9 +9,13 @@
 // This file is example scaffolding, kept apart so that each example shows only the livefour part.
 #pragma once
 
+#include <livefour/client.hpp>
 #include <livefour/diagnostics.hpp>
 #include <livefour/error.hpp>
 #include <livefour/options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <charconv>
 #include <cstdlib>
@@ -20,6 +24,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace example {
 
@@ -100,6 +105,18 @@ inline livefour::client_options client_options_from(const args& a) {
         std::exit(2);
     }
     return opts;
+}
+
+/// Constructs the client. The constructor throws boost::system::system_error when the options are
+/// unusable (a bad endpoint URL, missing credentials, an unreadable CA file); an example reports
+/// that and exits with status 2 instead of terminating.
+inline livefour::client make_client(boost::asio::any_io_executor ex, livefour::client_options opts) {
+    try {
+        return livefour::client(std::move(ex), std::move(opts));
+    } catch (const boost::system::system_error& e) {
+        std::cerr << "cannot create the client: " << e.what() << "\n";
+        std::exit(2);
+    }
 }
 
 /// One line for a failed operation: the code, then the server's text and livefour's explanation.

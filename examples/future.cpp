@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context ioc;
-    livefour::client client(ioc.get_executor(), example::client_options_from(args));
+    livefour::client client = example::make_client(ioc.get_executor(), example::client_options_from(args));
 
     // One thread runs the I/O; the work guard keeps run() from returning while nothing is queued.
     auto work = asio::make_work_guard(ioc);

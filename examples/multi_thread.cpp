@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
 
     // The concurrency hint tells Asio that several threads will call run().
     asio::io_context ioc(threads);
-    livefour::client client(ioc.get_executor(), example::client_options_from(args));
+    livefour::client client = example::make_client(ioc.get_executor(), example::client_options_from(args));
 
     tally results;
     std::atomic<int> remaining{count};
@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
     }
 
     std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(threads));
     for (int i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
     for (auto& t : pool) t.join();
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -277,8 +277,12 @@ asio::awaitable<std::tuple<error_code, digits_result>> run_digits(std::shared_pt
     hreq.body() = boost::json::serialize(body);
     hreq.prepare_payload();
 
+    // Named, not temporaries in the co_await expression: GCC 12 mishandles temporaries that live
+    // across a suspension point (docs/known-issues.md).
+    const std::function<error_code()> no_rewind = [] { return error_code{}; };
+    const std::function<void(std::uint64_t)> no_progress;
     co_return co_await with_retries<digits_result>(
-        *self, hreq, diag, /*idempotent=*/true, [] { return error_code{}; }, {},
+        *self, hreq, diag, /*idempotent=*/true, no_rewind, no_progress,
         [](std::string_view body, int status, digits_result& o, diagnostics& d) {
             return parse_digits_response(body, status, o, d);
         });
@@ -311,6 +315,7 @@ asio::awaitable<std::tuple<error_code, detect_result>> run_detect(std::shared_pt
         if (req.card) form->add_file("card", *req.card);
     }
     form->write_buffer_size = self->opts.write_buffer_size;
+    form->max_body_bytes = self->opts.max_upload_bytes;  // stops an unsized source that runs long
 
     // Everything below happens before a connection is even requested: bad input never costs a byte.
     if (auto ec = form->prepare()) co_return fail(ec, form->error_detail());
@@ -330,13 +335,13 @@ asio::awaitable<std::tuple<error_code, detect_result>> run_detect(std::shared_pt
         hreq.chunked(true);
 
     std::uint64_t sent = 0;
-    std::function<void(std::uint64_t)> on_bytes;
+    std::function<void(std::uint64_t)> on_bytes;  // named std::function: see run_digits
     if (req.on_progress)
         on_bytes = [&](std::uint64_t n) {
             sent += n;
             req.on_progress(sent, length);
         };
-    auto rewind = [&]() -> error_code {
+    const std::function<error_code()> rewind = [&]() -> error_code {
         sent = 0;
         auto ec = form->prepare();
         if (ec) diag.set_client_message(form->error_detail());

@@ -359,6 +359,7 @@ void multipart_encoder::start(error_code& ec) {
     buf_ = std::make_unique_for_overwrite<char[]>(cap_);
     part_ = 0;
     off_ = 0;
+    produced_ = 0;
     phase_ = phase::head;
 }
 
@@ -377,6 +378,12 @@ std::span<const char> multipart_encoder::next(error_code& ec) {
             ec = e;
             return {};
         }
+    }
+    produced_ += n;
+    if (form_ && form_->max_body_bytes && produced_ > form_->max_body_bytes) {
+        ec = fail(client_error::upload_too_large,
+                  "request body exceeds " + std::to_string(form_->max_body_bytes) + " bytes while streaming");
+        return {};
     }
     ec = {};
     return {buf_.get(), n};

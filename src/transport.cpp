@@ -1,6 +1,6 @@
 // Opening connections and running one HTTP exchange. Explicitly instantiated below for the two
 // stream types and the two body types the client uses, so only this file pays for Beast's
-// serializer/parser and Asio's SSL stream.
+// serializer/parser and the TLS stream's operations.
 #include "transport.hpp"
 
 #include <livefour/detail/multipart_body.hpp>
@@ -182,7 +182,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         }
         sessions.offer(ssl);
         arm(lowest, opts.timeout.handshake);
-        auto [ec] = co_await c.tls->async_handshake(ssl::stream_base::client, use_tuple);
+        auto [ec] = co_await c.tls->async_handshake(use_tuple);
         if (ec) {
             if (is_tls_verify_failure(ec)) {
                 long v = SSL_get_verify_result(ssl);
@@ -234,6 +234,8 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         }
     }
     r.request_fully_sent = true;
+    // The ciphertext buffer grew to the body writer's buffer; the response needs none of it.
+    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
 
     std::optional<http::response_parser<http::string_body>> parser;
     auto fresh_parser = [&] {
@@ -269,7 +271,6 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
     co_return r;
 }
 
-using tls_stream = ssl::stream<beast::tcp_stream>;
 template asio::awaitable<exchange_result> exchange<tls_stream, multipart_body>(
     tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
     const std::function<void(std::uint64_t)>&);

@@ -1,9 +1,10 @@
 // Internal: one HTTP/1.1 connection (TLS or plain), how it is opened, and one request/response
-// exchange on it with per-phase timeouts. Only src/client.cpp includes this (it is the one
-// translation unit that instantiates Beast and Asio's SSL stream).
+// exchange on it with per-phase timeouts. Included by src/client.cpp and src/pool.*; Beast's
+// serializer/parser and the TLS stream's operations are instantiated only in src/transport.cpp.
 #pragma once
 
 #include "endpoint.hpp"
+#include "tls_stream.hpp"
 
 #include <livefour/diagnostics.hpp>
 #include <livefour/error.hpp>
@@ -68,7 +69,7 @@ struct connection {
     void close() noexcept;
 
     std::optional<beast::tcp_stream> plain;
-    std::optional<ssl::stream<beast::tcp_stream>> tls;
+    std::optional<tls_stream> tls;  ///< see tls_stream.hpp: large socket writes, OpenSSL driven directly
     beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point last_used{};
     std::uint64_t requests = 0;  ///< completed exchanges on this connection

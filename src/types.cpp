@@ -97,7 +97,7 @@ struct envelope {
 /// Parses the body into `env`. Returns non_json_response or malformed_response (missing `code`),
 /// success otherwise; further field problems are collected in env.problem.
 error_code read_envelope(std::string_view body, int http_status, diagnostics& diag, envelope& env) {
-    diag.clear();
+    diag.clear_response();  // keeps the attempt log of the retry loop
     diag.set_http_status(http_status);
 
     json::parse_options opts;

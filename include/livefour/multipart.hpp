@@ -158,6 +158,11 @@ public:
     /// (and shrunk to the body length for smaller bodies).
     std::size_t write_buffer_size = 256 * 1024;
 
+    /// Upper bound on the encoded body, enforced while streaming (`client_error::upload_too_large`);
+    /// 0 = none. For sized forms the client checks `content_length()` before sending; this bound is
+    /// what stops an unsized (chunked) source that turns out too large.
+    std::uint64_t max_body_bytes = 0;
+
 private:
     friend struct detail::multipart_access;
 

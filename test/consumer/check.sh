@@ -66,7 +66,11 @@ run() { "$@" >> "$log" 2>&1 || fail "$(printf '%q ' "$@")"; }
 # and by the next run of this script.
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)
 command -v ninja > /dev/null && cmake_args+=(-G Ninja)
-command -v ccache > /dev/null && cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cxx=(g++ -std=c++20)
+if command -v ccache > /dev/null; then
+  cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cxx=(ccache "${cxx[@]}")
+fi
 
 consumer() {  # consumer BUILD_DIR CMAKE_ARGS...: configure, build and run the consumer
   local dir=$1
@@ -98,9 +102,11 @@ run "$prefix/bin/livefour-emulator" --help
 consumer "$work/installed" -DLIVEFOUR_CONSUMER_MODE=package -DCMAKE_PREFIX_PATH="$prefix"
 grep -q "livefour $version from $libdir/cmake/livefour" "$log" || fail "find_package found another livefour"
 if cmake -S "$here" -B "$work/too-new" "${cmake_args[@]}" -DLIVEFOUR_CONSUMER_MODE=package \
-     -DCMAKE_PREFIX_PATH="$prefix" -DLIVEFOUR_CONSUMER_VERSION=0.2 >> "$log" 2>&1; then
+     -DCMAKE_PREFIX_PATH="$prefix" -DLIVEFOUR_CONSUMER_VERSION=0.2 > "$work/too-new.log" 2>&1; then
   fail "find_package(livefour 0.2) accepted version $version"
 fi
+grep -q 'compatible with requested version "0.2"' "$work/too-new.log" ||
+  { cat "$work/too-new.log" >> "$log"; fail "find_package(livefour 0.2) failed for another reason"; }
 ok
 
 # ---- 2. pkg-config -------------------------------------------------------------------------------
@@ -108,7 +114,7 @@ step "pkg-config"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 [[ $(pkg-config --modversion livefour) == "$version" ]] || fail "pkg-config --modversion livefour"
 # shellcheck disable=SC2046  # pkg-config output is a list of words
-run g++ -std=c++20 "$here/main.cpp" -o "$work/pc-consumer" $(pkg-config --cflags --libs livefour)
+run "${cxx[@]}" "$here/main.cpp" -o "$work/pc-consumer" $(pkg-config --cflags --libs livefour)
 run "$work/pc-consumer"
 unset PKG_CONFIG_PATH
 ok
@@ -159,7 +165,7 @@ consumer "$work/from-deb" -DLIVEFOUR_CONSUMER_MODE=package
 grep -Eq "livefour $version from /usr/lib(/[^/]+)?/cmake/livefour" "$log" || fail "find_package did not use the package"
 [[ $(pkg-config --modversion livefour) == "$version" ]] || fail "pkg-config does not see the package"
 # shellcheck disable=SC2046
-run g++ -std=c++20 "$here/main.cpp" -o "$work/deb-pc-consumer" $(pkg-config --cflags --libs livefour)
+run "${cxx[@]}" "$here/main.cpp" -o "$work/deb-pc-consumer" $(pkg-config --cflags --libs livefour)
 run "$work/deb-pc-consumer"
 run $SUDO env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -o DPkg::Lock::Timeout=300 livefour
 deb_installed=0

@@ -305,3 +305,62 @@ TEST_CASE("a new connection resumes the cached TLS session") {
     CHECK(st.evicted == 2);
     CHECK(st.tls_resumed == 2);
 }
+
+namespace {
+
+/// A user source that produces `size` deterministic bytes, optionally without telling its size.
+class generated_source : public livefour::byte_source {
+public:
+    generated_source(std::uint64_t size, bool sized) : size_(size), sized_(sized) {}
+    std::optional<std::uint64_t> size() const override {
+        return sized_ ? std::optional<std::uint64_t>(size_) : std::nullopt;
+    }
+    std::size_t read(std::span<char> out, livefour::error_code&) override {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size_ - pos_));
+        for (std::size_t i = 0; i < n; ++i) out[i] = byte_at(pos_ + i);
+        pos_ += n;
+        return n;
+    }
+    void rewind(livefour::error_code&) override { pos_ = 0; }
+    std::string all() const {
+        std::string s(size_, '\0');
+        for (std::uint64_t i = 0; i < size_; ++i) s[i] = byte_at(i);
+        return s;
+    }
+
+private:
+    char byte_at(std::uint64_t i) const {
+        static const std::string magic = test::mp4_magic();
+        return i < magic.size() ? magic[i] : static_cast<char>((i * 2654435761u) >> 13);
+    }
+    std::uint64_t size_, pos_ = 0;
+    bool sized_;
+};
+
+}  // namespace
+
+TEST_CASE("user byte sources: sized ones get a Content-Length, unsized ones go chunked and are bounded") {
+    test::emulator emu;
+    asio::io_context ioc;
+    auto opts = emu.options();
+    livefour::client cl(ioc.get_executor(), opts);
+    for (bool sized : {true, false}) {
+        CAPTURE(sized);
+        auto src = std::make_shared<generated_source>(700'001, sized);
+        livefour::detect_request req;
+        req.validate_data = "1234";
+        req.video = livefour::body_source::custom(src, "stream.mp4");
+        auto [ec, r] = test::run_bounded(ioc, cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable)));
+        CHECK_FALSE(ec);
+        check_last_parts(emu, test::sha256_hex(src->all()), 700'001);
+    }
+    // An unsized source larger than max_upload_bytes is stopped while streaming.
+    auto big = std::make_shared<generated_source>(opts.max_upload_bytes + 1, false);
+    livefour::detect_request req;
+    req.validate_data = "1234";
+    req.video = livefour::body_source::custom(big, "big.mp4");
+    livefour::diagnostics diag;
+    auto [ec, r] = test::run_bounded(ioc, cl.async_detect(std::move(req), diag, asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == client_error::upload_too_large);
+    CHECK(diag.client_message().find("while streaming") != std::string::npos);
+}

@@ -49,6 +49,22 @@ struct emulator {
     }
     std::int64_t count(const char* key) const { return stats().at(key).to_number<std::int64_t>(); }
 
+    /// Queues a fault (POST /_emulator/faults, docs/emulator.md) through curl.
+    void fault(const std::string& json) const {
+        auto [st, out] = run("curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data '" + json +
+                             "' " + (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
+                             "/_emulator/faults");
+        INFO(out);
+        REQUIRE(st == 0);
+    }
+    /// How often the named fault fired.
+    std::int64_t fired(const char* fault_name) const {
+        auto st = stats();
+        auto& f = st.at("faults_fired").as_object();
+        auto it = f.find(fault_name);
+        return it == f.end() ? 0 : it->value().to_number<std::int64_t>();
+    }
+
     livefour::client_options options() const {
         livefour::client_options o;
         o.endpoint = url();

@@ -388,7 +388,7 @@ check "huge_header counted" 1 "$(fired huge_header)"
 
 # --- rate_limit: token bucket, code 15 beyond it ------------------------------------------------
 zero
-install "rate_limit" '{"fault":"rate_limit","per_second":1,"burst":2}'
+install "rate_limit" '{"fault":"rate_limit","per_second":0.5,"burst":2}'
 codes=""
 for _ in 1 2 3 4; do codes+="$(getfour | jget code) "; done
 check "rate limit: burst of 2, then 15" "0 0 15 15 " "$codes"
@@ -398,11 +398,11 @@ check "rate limit cleared" 0 "$(getfour | jget code)"
 
 # --- keepalive_close: an idle keep-alive connection is closed, curl reconnects -----------------
 zero
-install "keepalive_close" '{"fault":"keepalive_close","ms":200}'
+install "keepalive_close" '{"fault":"keepalive_close","ms":500}'
 check "keepalive_close: back-to-back requests share the connection" "1 0 " \
     "$(getfour -o /dev/null -o /dev/null -w '%{num_connects} ' "$fb/face/livegetfour")"
 check "keepalive_close: after a pause, a new connection" "1 1 " \
-    "$(getfour --rate 2/s -o /dev/null -o /dev/null -w '%{num_connects} ' "$fb/face/livegetfour")"
+    "$(getfour --rate 1/s -o /dev/null -o /dev/null -w '%{num_connects} ' "$fb/face/livegetfour")"
 check "keepalive_close counted" 1 "$(fired keepalive_close)"
 check "connections_closed_idle" 1 "$(counter connections_closed_idle)"
 "${pc[@]}" -o /dev/null -X DELETE "$fb/_emulator/faults"

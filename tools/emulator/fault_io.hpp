@@ -6,6 +6,8 @@
 // proportion to a fault's size: a 1 GiB `huge_body` goes out through one fixed scratch buffer.
 #pragma once
 
+#include "faults.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -105,6 +107,48 @@ asio::awaitable<error_code> write_padded(Stream& s, std::string_view header, con
         left -= n;
     }
     co_return co_await write_all(s, body.tail, arm);
+}
+
+/// Writes the prepared response `res` the way the reshaping fault `f` says:
+/// - truncated_reply: the header with the full Content-Length, then only `bytes` body bytes
+///   (default half, at most all but one); the caller then closes the connection;
+/// - trickle_reply: the whole response, `bytes_per_write` bytes every `interval_ms`;
+/// - huge_body: the JSON body padded to `bytes` bytes (Content-Length adjusted);
+/// - huge_header: an extra `X-Emulator-Padding` line with a `bytes`-long value. By hand,
+///   because Beast caps a field value at 64 KiB and the point is to exceed such caps.
+template <class Stream, class Response>
+asio::awaitable<error_code> write_shaped(Stream& s, Response& res, const fault& f, std::vector<char>& scratch,
+                                         asio::steady_timer& timer, const arm_fn& arm,
+                                         std::chrono::steady_clock::time_point give_up) {
+    const std::string_view body = res.body();
+    switch (f.kind) {
+    case fault_kind::truncated_reply: {
+        const auto limit = body.empty() ? 0 : body.size() - 1;
+        const auto sent = static_cast<std::size_t>(std::min<std::uint64_t>(f.bytes.value_or(body.size() / 2), limit));
+        const std::string out = serialize_header(res.base()) + std::string(body.substr(0, sent));
+        co_return co_await write_all(s, out, arm);
+    }
+    case fault_kind::trickle_reply: {
+        const std::string out = serialize_header(res.base()) + std::string(body);
+        co_return co_await trickle(s, out, f.bytes_per_write, std::chrono::milliseconds(f.interval_ms), timer, arm,
+                                   give_up);
+    }
+    case fault_kind::huge_header: {
+        std::string out = serialize_header(res.base());
+        out.resize(out.size() - 2);  // the empty line that ends the header
+        out += "X-Emulator-Padding: ";
+        out.append(static_cast<std::size_t>(f.bytes.value_or(0)), 'a');
+        out += "\r\n\r\n";
+        out += body;
+        co_return co_await write_all(s, out, arm);
+    }
+    default: {  // huge_body
+        const auto padded = pad_json(body, f.bytes.value_or(0));
+        res.content_length(padded.size());
+        const std::string header = serialize_header(res.base());
+        co_return co_await write_padded(s, header, padded, scratch, arm);
+    }
+    }
 }
 
 }  // namespace livefour::emulator::fault_io

@@ -20,7 +20,6 @@
 #include <boost/beast/ssl.hpp>
 
 #include <chrono>
-#include <ctime>
 #include <functional>
 #include <list>
 #include <memory>
@@ -205,10 +204,14 @@ private:
     }
 
     // Waits for a `delay` or a `stall_after_body_bytes` (without ms: the longest a fault may
-    // wait). False if the wait was cut by the shutdown.
+    // wait). False if the wait was cut by the shutdown. A stall stands for a hung server, which
+    // has nothing to finish: during it, a shutdown closes the connection like an idle one.
     asio::awaitable<bool> pause(const fault& f) {
+        const bool stall = f.kind == fault_kind::stall_after_body_bytes;
+        if (stall) entry_->idle = true;
         delay_.expires_after(std::chrono::milliseconds(f.ms.value_or(fault_limits::max_ms)));
         auto [ec] = co_await delay_.async_wait(use_tuple);
+        if (stall) entry_->idle = false;
         co_return !ec;
     }
 
@@ -218,12 +221,20 @@ private:
     asio::awaitable<void> close_without_reply() {
         boost::system::error_code ignored;
         tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_await drain_and_close();
+    }
+
+    // Reads and throws away what the client still sends (raw bytes: nothing more will be
+    // understood), for at most linger_total, then closes.
+    asio::awaitable<void> drain_and_close() {
+        buffer_.consume(buffer_.size());
         const auto until = steady::now() + linger_total;
         while (tcp().socket().is_open() && steady::now() < until) {
             tcp().expires_at(std::min(until, steady::now() + linger_stall));
             auto [ec, n] = co_await tcp().async_read_some(asio::buffer(chunk_), use_tuple);
             if (ec) break;
         }
+        boost::system::error_code ignored;
         tcp().socket().close(ignored);
     }
 
@@ -235,14 +246,9 @@ private:
         const fault f = *std::exchange(rc.pending_fault, std::nullopt);
         fired(rc, f);
         switch (f.kind) {
-        case fault_kind::stall_after_body_bytes: {
+        case fault_kind::stall_after_body_bytes:
             log_line(rc, "fault stall_after_body_bytes: not reading");
-            // A hung server has nothing to finish: a shutdown closes it like an idle connection.
-            entry_->idle = true;
-            const bool resumed = co_await pause(f);
-            entry_->idle = false;
-            co_return resumed ? body_outcome::complete : body_outcome::broken;
-        }
+            co_return co_await pause(f) ? body_outcome::complete : body_outcome::broken;
         case fault_kind::close_after_body_bytes:
             log_line(rc, "fault close_after_body_bytes: closed, no reply");
             co_await close_without_reply();
@@ -484,45 +490,13 @@ private:
     asio::awaitable<bool> send_shaped(request_context& rc, http::response<http::string_body>& res, const fault& f,
                                       const std::string& outcome) {
         const fault_io::arm_fn arm_next = [this] { arm(); };
-        const std::string_view body = res.body();
-        boost::system::error_code ec;
-        switch (f.kind) {
-        case fault_kind::truncated_reply: {
-            // Content-Length promises the whole body; part of it goes out, then the connection closes.
-            const auto half = body.size() / 2;
-            const auto sent = static_cast<std::size_t>(
-                std::min<std::uint64_t>(f.bytes.value_or(half), body.empty() ? 0 : body.size() - 1));
-            ec = co_await fault_io::write_all(stream_, fault_io::serialize_header(res.base()) + std::string(body.substr(0, sent)),
-                                              arm_next);
-            log_line(rc, outcome + " (" + std::to_string(sent) + " of " + std::to_string(body.size()) + " body bytes)");
+        const auto give_up = steady::now() + std::chrono::milliseconds(fault_limits::max_ms);
+        const auto ec = co_await fault_io::write_shaped(stream_, res, f, chunk_, delay_, arm_next, give_up);
+        log_line(rc, outcome);
+        if (f.kind == fault_kind::truncated_reply) {  // the promised rest never comes
             if (!ec) co_await close_gracefully();
             co_return false;
         }
-        case fault_kind::trickle_reply: {
-            const std::string all = fault_io::serialize_header(res.base()) + std::string(body);
-            ec = co_await fault_io::trickle(stream_, all, f.bytes_per_write, std::chrono::milliseconds(f.interval_ms), delay_,
-                                            arm_next, steady::now() + std::chrono::milliseconds(fault_limits::max_ms));
-            break;
-        }
-        case fault_kind::huge_header: {
-            // By hand: Beast caps a field value at 64 KiB, and the point is to exceed such caps.
-            std::string head = fault_io::serialize_header(res.base());
-            head.resize(head.size() - 2);  // the empty line that ends the header
-            head += "X-Emulator-Padding: ";
-            head.append(static_cast<std::size_t>(f.bytes.value_or(0)), 'a');
-            head += "\r\n\r\n";
-            head += body;
-            ec = co_await fault_io::write_all(stream_, head, arm_next);
-            break;
-        }
-        default: {  // huge_body
-            const auto padded = fault_io::pad_json(body, f.bytes.value_or(0));
-            res.content_length(padded.size());
-            ec = co_await fault_io::write_padded(stream_, fault_io::serialize_header(res.base()), padded, chunk_, arm_next);
-            break;
-        }
-        }
-        log_line(rc, outcome);
         co_return !ec && res.keep_alive();
     }
 
@@ -535,15 +509,7 @@ private:
             boost::system::error_code ignored;
             tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
         }
-        buffer_.consume(buffer_.size());
-        const auto until = steady::now() + linger_total;
-        while (steady::now() < until) {
-            tcp().expires_at(std::min(until, steady::now() + linger_stall));
-            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk_), use_tuple);
-            if (ec) break;
-        }
-        boost::system::error_code ignored;
-        tcp().socket().close(ignored);
+        co_await drain_and_close();
         co_return false;
     }
 

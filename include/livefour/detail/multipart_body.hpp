@@ -60,6 +60,7 @@ private:
     std::size_t cap_ = 0;
     std::size_t part_ = 0;
     std::uint64_t off_ = 0;  // offset within the current head/body/tail/closing segment
+    std::uint64_t produced_ = 0;  // body bytes produced so far (for max_body_bytes)
     phase phase_ = phase::head;
     error_code error_;
 };

@@ -1,0 +1,178 @@
+// Fuzz target: the client's response path. Arbitrary bytes are read as an HTTP response by Beast's
+// response_parser<string_body> with the client's limits (src/transport.cpp: header 16 KiB, body
+// 4 MiB, interim 1xx skipped), then the body goes through parse_detect_response and
+// parse_digits_response with the status. Invariants checked besides "no crash, no UB, no leak":
+//   * a completed message never has a body over the parser's body limit, nor fields larger than
+//     the header limit, and the bytes held unparsed in the read buffer never exceed the header
+//     limit (plus one read) — chunk-size lines, chunk extensions and trailers included; the same
+//     holds for small fuzzed limits, which small inputs can exceed;
+//   * the parse result agrees with its error code (success ⇒ code 0 and the required field; an
+//     API error ⇒ its value is the envelope's code; sim within 0..100);
+//   * to_json() of a parsed result parses back to the same result (success and API errors).
+// Input layout: the response bytes, then a 16-byte block of control values (slicing of the reads,
+// small limits, the status used for the JSON-only pass); see fuzz_support.hpp split_controls().
+#include "fuzz_support.hpp"
+
+#include <livefour/diagnostics.hpp>
+#include <livefour/error.hpp>
+#include <livefour/types.hpp>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace {
+
+namespace http = boost::beast::http;
+using livefour::fuzz::require;
+
+constexpr std::uint32_t client_header_limit = 16 * 1024;        // client_options::max_header_bytes
+constexpr std::uint64_t client_body_limit = 4 * 1024 * 1024;    // client_options::max_response_bytes
+constexpr std::size_t control_bytes = 16;                       // see split_controls()
+
+// The maximum of the client's read buffer for a given header limit, mirroring src/transport.hpp
+// (`beast::flat_buffer buffer;` — no maximum today). Keep in step with the product: with a
+// maximum, Beast fails the read with http::error::buffer_overflow instead of growing the buffer.
+std::optional<std::size_t> client_buffer_max(std::uint32_t /*header_limit*/) { return std::nullopt; }
+
+struct parsed_response {
+    int status = 0;
+    std::string body;
+};
+
+// The read loop of detail::exchange (src/transport.cpp), synchronously: fresh parser per message,
+// 1xx replies skipped. nullopt when the parser reports an error (that is a legitimate outcome).
+std::optional<parsed_response> read_response(std::string_view wire, std::uint32_t seed, std::uint32_t max_slice,
+                                             std::uint32_t header_limit, std::uint64_t body_limit) {
+    livefour::fuzz::sliced_stream stream(wire, seed, max_slice);
+    const auto buffer_max = client_buffer_max(header_limit);
+    boost::beast::flat_buffer buffer(buffer_max.value_or(std::numeric_limits<std::size_t>::max()));
+    const std::size_t bound = std::max<std::size_t>(header_limit + max_slice, buffer_max.value_or(0));
+    std::optional<http::response_parser<http::string_body>> parser;
+    auto fresh_parser = [&] {
+        parser.emplace();
+        parser->header_limit(header_limit);
+        parser->body_limit(body_limit);
+    };
+    fresh_parser();
+    for (int interim = 0; !parser->is_done(); ) {
+        boost::beast::error_code ec;
+        http::read_some(stream, buffer, *parser, ec);
+        // What the parser has not consumed is part of a header, a chunk-size line or trailer
+        // fields: a parser that keeps more than header_limit of it (plus the one read that is
+        // being parsed) lets a server grow the client's buffer without limit.
+        livefour::fuzz::require_unless_known(buffer.size() <= bound, "unbounded-chunk-lines",
+                                             "the parser buffered more than header_limit of unparsed bytes");
+        if (ec) return std::nullopt;
+        if (parser->is_done() && parser->get().result_int() / 100 == 1) {
+            // The client loops on 1xx for as long as the server sends them; each costs input bytes,
+            // so this cannot run away, but bound it anyway to keep iterations fast.
+            if (++interim > 64) return std::nullopt;
+            fresh_parser();
+        }
+    }
+    const auto& res = parser->get();
+    require(res.body().size() <= body_limit, "response_parser accepted a body over body_limit");
+    std::uint64_t field_bytes = res.reason().size();
+    for (const auto& f : res) field_bytes += f.name_string().size() + f.value().size();
+    require(field_bytes <= header_limit, "response_parser accepted a header over header_limit");
+    return parsed_response{static_cast<int>(res.result_int()), res.body()};
+}
+
+bool same(const livefour::digits_result& a, const livefour::digits_result& b) {
+    return a.code == b.code && a.message == b.message && a.validate_data == b.validate_data;
+}
+
+bool same(const livefour::detect_result& a, const livefour::detect_result& b) {
+    return a.code == b.code && a.message == b.message && a.live_status == b.live_status &&
+           a.live_msg == b.live_msg && a.compare_status == b.compare_status && a.compare_msg == b.compare_msg &&
+           a.sim == b.sim && a.photo == b.photo;
+}
+
+// The error code must tell the truth about the result it came with.
+template <class Result>
+void check_outcome(const livefour::error_code& ec, const Result& r, const livefour::diagnostics& diag, int status) {
+    require(diag.http_status() == status, "diagnostics lost the HTTP status");
+    if (!ec) {
+        require(r.code == 0, "success with a non-zero code");
+        require(diag.client_message().empty(), "success with a client message");
+    } else if (ec.category() == livefour::api_category()) {
+        require(ec.value() == r.code && r.code != 0, "API error that is not the envelope's code");
+    } else {
+        require(ec.category() == livefour::client_category(), "error of a foreign category");
+        require(ec == livefour::client_error::non_json_response || ec == livefour::client_error::malformed_response,
+                "parse error other than non_json_response/malformed_response");
+        require(!diag.client_message().empty(), "parse error without an explanation");
+    }
+    if (ec) {
+        // Exercised for coverage and for crashes in the message tables; the values are free.
+        (void)ec.message();
+        (void)livefour::condition_of(ec);
+        (void)livefour::is_retryable(ec);
+        (void)livefour::is_fatal_for_connection(ec);
+    }
+}
+
+void parse_body(std::string_view body, int status) {
+    livefour::diagnostics diag;
+
+    livefour::detect_result detect;
+    const auto ec = livefour::parse_detect_response(body, status, detect, diag);
+    check_outcome(ec, detect, diag, status);
+    if (!ec) require(detect.live_status.has_value(), "detect success without live_status");
+    if (detect.sim) require(*detect.sim >= 0 && *detect.sim <= 100, "sim outside 0..100");
+    if (!ec || ec.category() == livefour::api_category()) {
+        const auto v = livefour::decide(detect, {.threshold = status % 101, .require_comparison = (status & 1) != 0});
+        require(v.accepted() == !v.reason, "verdict reason disagrees with accepted()");
+        (void)detect.decode_photo();
+        livefour::detect_result again;
+        livefour::diagnostics d2;
+        const auto ec2 = livefour::parse_detect_response(livefour::to_json(detect), status, again, d2);
+        require(ec2 == ec || (ec2 && ec2.category() == livefour::api_category() && ec2 == ec),
+                "to_json(detect) parses back to another outcome");
+        require(same(detect, again), "to_json(detect) parses back to another result");
+    }
+
+    livefour::digits_result digits;
+    const auto dec = livefour::parse_digits_response(body, status, digits, diag);
+    check_outcome(dec, digits, diag, status);
+    if (!dec || dec.category() == livefour::api_category()) {
+        livefour::digits_result again;
+        livefour::diagnostics d2;
+        const auto ec2 = livefour::parse_digits_response(livefour::to_json(digits), status, again, d2);
+        require(ec2 == dec, "to_json(digits) parses back to another outcome");
+        require(same(digits, again), "to_json(digits) parses back to another result");
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const auto in = livefour::fuzz::split_controls(data, size, control_bytes);
+    FuzzedDataProvider fdp(reinterpret_cast<const std::uint8_t*>(in.controls.data()), in.controls.size());
+    const auto seed = fdp.ConsumeIntegral<std::uint32_t>();
+    const auto max_slice = fdp.ConsumeIntegralInRange<std::uint32_t>(1, 4096);
+    const auto small_header = fdp.ConsumeIntegralInRange<std::uint32_t>(16, 1024);
+    const auto small_body = fdp.ConsumeIntegralInRange<std::uint64_t>(0, 512);
+    const auto raw_status = fdp.ConsumeIntegralInRange<int>(0, 599);
+    const std::string_view wire = in.bytes;
+
+    // The client's real limits.
+    if (auto res = read_response(wire, seed, max_slice, client_header_limit, client_body_limit))
+        parse_body(res->body, res->status);
+    // Limits small enough for a fuzzed input to cross them.
+    (void)read_response(wire, seed ^ 0x5a5a5a5au, max_slice, small_header, small_body);
+    // The JSON layer alone, whatever the framing: most inputs never make it through HTTP parsing.
+    parse_body(wire, raw_status);
+    return 0;
+}
