@@ -154,6 +154,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short run: fewer rounds, no 1 GiB, no 1,000 in flight")
     ap.add_argument("--rounds", type=int, default=0, help="A/B rounds per comparison (default 5, quick 2)")
     ap.add_argument("--only", default="", help="comma-separated scenarios (default: all)")
+    ap.add_argument("--label", default=os.environ.get("LIVEFOUR_BENCH_LABEL", ""),
+                    help="what is measured, e.g. a commit (default: git describe of this tree)")
     a = ap.parse_args()
     if not a.rounds:
         a.rounds = 2 if a.quick else 5

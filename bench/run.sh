@@ -1,20 +1,22 @@
 #!/bin/sh
 # bench/run.sh [harness options] — builds the benchmarks (release, -j2 at most) and runs them all:
 # livefour vs curl side by side, results (JSON, CSV, summary.md) in bench/results/, plots in
-# docs/img/. A full run takes about 10–15 minutes on a 2-core machine; `--quick` about 3.
+# docs/img/. A full run takes 5–8 minutes on the 2-core VM (plus the build); `--quick` about 1.
 #
 #   bench/run.sh                      everything
 #   bench/run.sh --quick              fewer rounds, no 1 GiB file, no 1,000 in-flight uploads
 #   bench/run.sh --only throughput    some scenarios: machine,throughput,latency,small,concurrency,crosscheck
 #   bench/run.sh --rounds 9           more A/B rounds on a noisy machine
+#   bench/run.sh --label "abc123 + my change"   what the results are of (default: git describe)
 #
 # Environment: LIVEFOUR_BENCH_BUILD (build dir, default build/bench), JOBS (default 2),
-# LIVEFOUR_BENCH_OUT (results dir, default bench/results), LIVEFOUR_BENCH_PROFILE=1 to also
-# record the perf profiles (bench/profile.sh).
+# LIVEFOUR_BENCH_OUT (results dir, default bench/results), LIVEFOUR_BENCH_IMG (plots, default
+# docs/img), LIVEFOUR_BENCH_PROFILE=1 to also record the perf profiles (bench/profile.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${LIVEFOUR_BENCH_BUILD:-$root/build/bench}
 out=${LIVEFOUR_BENCH_OUT:-$root/bench/results}
+img=${LIVEFOUR_BENCH_IMG:-$root/docs/img}
 jobs=${JOBS:-2}
 [ "$jobs" -le 2 ] || jobs=2
 
@@ -30,9 +32,9 @@ if [ "${LIVEFOUR_BENCH_PROFILE:-0}" = 1 ]; then
 fi
 
 if command -v gnuplot >/dev/null; then
-    mkdir -p "$root/docs/img"
-    gnuplot -e "results='$out'; img='$root/docs/img'" "$root/bench/plots.gp"
-    echo "plots written to docs/img/"
+    mkdir -p "$img"
+    gnuplot -e "results='$out'; img='$img'" "$root/bench/plots.gp"
+    echo "plots written to $img"
 else
     echo "run.sh: gnuplot not found (apt-get install -y gnuplot-nox): plots not regenerated" >&2
 fi

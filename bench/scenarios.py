@@ -154,7 +154,7 @@ def machine(b):
     f["openssl"] = cmd("openssl", "version")
     f["curl"] = cmd("curl", "--version").splitlines()[0]
     f["compiler"] = cmd("c++", "--version").splitlines()[0]
-    f["git"] = cmd("git", "-C", b.root, "describe", "--always", "--dirty")
+    f["git"] = b.a.label or cmd("git", "-C", b.root, "describe", "--always", "--dirty")
     f["library_files_modified"] = cmd("git", "-C", b.root, "status", "--porcelain", "--", "src", "include")
     speed = cmd("openssl", "speed", "-elapsed", "-seconds", "2", "-bytes", "16384", "-evp", "aes-256-gcm")
     m = re.search(r"AES-256-GCM\s+([\d.]+)k", speed, re.I)

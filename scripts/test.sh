@@ -1,8 +1,37 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds the release preset, runs ctest.
+# Runs every test: installs what is missing, then
+#   1. the release build and its whole suite (unit, integration over real sockets, peers,
+#      emulator, examples, packaging);
+#   2. an ASan+UBSan build (halt on the first error) running unit and integration tests;
+#   3. a TSan build running the tests that share clients between threads and cancel across them.
+# Stages can be picked: scripts/test.sh [release] [asan] [tsan]   (default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cmake --preset release >/dev/null
-cmake --build --preset release
-ctest --preset release "$@"
+
+stages=("$@")
+((${#stages[@]})) || stages=(release asan tsan)
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+# The sanitizer builds only need what their tests run.
+san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator livefour-cli
+             livefour-emulator-logic-tests)
+
+for stage in "${stages[@]}"; do
+  echo "== livefour tests: $stage"
+  cmake --preset "$stage" >/dev/null
+  case "$stage" in
+    release)
+      cmake --build --preset release
+      ctest --preset release -LE concurrency ;;
+    asan)
+      cmake --build --preset asan --target "${san_targets[@]}"
+      ctest --preset asan -R '^(unit|integration|emulator-logic|emulator-curl-smoke)$' ;;
+    tsan)
+      cmake --build --preset tsan --target "${san_targets[@]}"
+      ctest --preset tsan -L concurrency ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done

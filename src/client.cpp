@@ -73,9 +73,13 @@ bool has_control_chars(std::string_view s) {
 
 /// Failures after which resending is safe because the server cannot have acted on the request:
 /// a reused keep-alive connection that turns out to be dead before any response byte (the
-/// server closed it while idle — the common race).
-bool stale_connection(const exchange_result& r) {
+/// server closed it while idle — the common race). A request that went out in full is resent only
+/// when that is harmless (`resend_after_full_send`: livegetfour, or the user opted in): a billed
+/// detect that reached a server which then died must not be sent twice (spec §6). The pool's
+/// liveness probe before reuse keeps that remaining window to microseconds.
+bool stale_connection(const exchange_result& r, bool resend_after_full_send) {
     if (r.response_started) return false;
+    if (r.request_fully_sent && !resend_after_full_send) return false;
     const auto& ec = r.ec;
     return ec == client_error::connection_closed || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == asio::error::eof || ec == asio::error::connection_aborted;
@@ -125,9 +129,18 @@ private:
 
 /// Runs `exchange` on a pooled connection, opening one if needed, on the connection's strand.
 /// `rewind` is called before a resend; it re-prepares the body from its sources.
+/// Lets every cancellation type through to `op`: a coroutine spawned for a connection's strand
+/// starts with Asio's default terminal-only filter, which would swallow partial/total requests.
+template <class T>
+asio::awaitable<T> accept_all_cancellation(asio::awaitable<T> op) {
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_return co_await std::move(op);
+}
+
 template <class Body>
 asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& req, diagnostics& diag,
-                                      const std::function<error_code()>& rewind,
+                                      bool resend_after_full_send, const std::function<error_code()>& rewind,
                                       const std::function<void(std::uint64_t)>& on_body_bytes) {
     for (int attempt = 0;; ++attempt) {
         auto lease = co_await self.connections.acquire(self.opts.timeout.pool_wait);
@@ -141,9 +154,10 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         const bool reused = slot.conn != nullptr;
         if (!reused) {
             slot.conn = self.connections.make_connection();
-            auto ec = co_await asio::co_spawn(slot.conn->strand,
-                                              open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag),
-                                              asio::use_awaitable);
+            auto ec = co_await asio::co_spawn(
+                slot.conn->strand,
+                accept_all_cancellation(open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag)),
+                asio::use_awaitable);
             if (ec) {
                 slot.release(false);
                 co_return failed(ec);
@@ -163,13 +177,23 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         r.connection_reused = reused;
         if (conn.tls)
             r = co_await asio::co_spawn(
-                slot.conn->strand, exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
+                slot.conn->strand,
+                accept_all_cancellation(exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes)),
                 asio::use_awaitable);
         else
             r = co_await asio::co_spawn(
-                slot.conn->strand, exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
+                slot.conn->strand,
+                accept_all_cancellation(exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes)),
                 asio::use_awaitable);
         r.connection_reused = reused;
+        // A cancellation that arrived while no socket operation was pending (between two writes of
+        // the connection's strand, or just as the reply completed) still wins: the caller asked for
+        // the operation to stop, and the connection's state is no longer known.
+        asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) {
+            slot.release(false);
+            co_return failed(asio::error::operation_aborted);
+        }
 
         const bool ok = !r.ec;
         if (ok && conn.tls && !conn.session_stored) {
@@ -177,7 +201,7 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
             self.sessions.store(conn.tls->native_handle());
             conn.session_stored = true;
         }
-        if (!ok && reused && stale_connection(r) && attempt == 0) {
+        if (!ok && reused && stale_connection(r, resend_after_full_send) && attempt == 0) {
             // The keep-alive race: resend once on a new connection. Never surfaces to the user.
             slot.release(false);
             continue;
@@ -218,7 +242,7 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
         }
         diag.clear_response();
         diag.count_attempt();
-        auto r = co_await send(self, req, diag, rewind, on_bytes);
+        auto r = co_await send(self, req, diag, idempotent || policy.retry_after_full_send, rewind, on_bytes);
         Result out;
         error_code ec = r.ec;
         if (ec)

@@ -187,7 +187,12 @@ private:
                     return finish(self);
                 }
                 s.consume_output(n);
-                if (s.pending_output().size() != 0) return write_more(self);
+                if (s.pending_output().size() != 0) {
+                    if (self.cancelled() == boost::asio::cancellation_type::none) return write_more(self);
+                    s.discard_output();  // cancelled between two partial writes: abandon the rest
+                    result = boost::asio::error::operation_aborted;
+                    return finish(self);
+                }
                 if (pending == want::output || result) return finish(self);
                 break;
             case io::reading:

@@ -8,6 +8,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/read_size.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -242,26 +243,53 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         parser.emplace();
         parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts.max_header_bytes, UINT32_MAX)));
         parser->body_limit(opts.max_response_bytes);
+        parser->eager(true);  // one put() parses all that is buffered, header and body
     };
     fresh_parser();
-    while (!parser->is_done()) {
+    auto read_failure = [](const error_code& ec) -> error_code {
+        if (ec == http::error::body_limit) return client_error::response_too_large;
+        if (ec == http::error::header_limit) return client_error::header_too_large;
+        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == ssl::error::stream_truncated ||
+            ec == http::error::partial_message)
+            return client_error::connection_closed;
+        return phase_error(ec, client_error::stall_timeout);
+    };
+    // Not http::async_read_some: it reads on until the parser makes progress — a whole header —
+    // so a header arriving byte by byte would never re-arm the stall timer. Every transport read
+    // that brings bytes is progress (timeouts::stall), so the timer is re-armed per read here.
+    for (;;) {
+        if (buffer.size() != 0) {
+            error_code pec;
+            const std::size_t used = parser->put(buffer.data(), pec);
+            buffer.consume(used);
+            if (pec && pec != http::error::need_more) {
+                r.ec = read_failure(pec);
+                co_return r;
+            }
+            if (parser->is_done()) {
+                // An interim 1xx (e.g. an unsolicited 100 Continue) is not the answer: read on.
+                if (parser->get().result_int() / 100 != 1) break;
+                fresh_parser();
+                continue;
+            }
+            if (!pec && used != 0) continue;  // more of the buffer may parse now
+        }
         arm(lowest, stall);
-        auto [ec, n] = co_await http::async_read_some(stream, buffer, *parser, use_tuple);
-        if (n > 0 || parser->got_some()) r.response_started = true;
-        if (ec) {
-            if (ec == http::error::body_limit)
-                r.ec = client_error::response_too_large;
-            else if (ec == http::error::header_limit)
-                r.ec = client_error::header_too_large;
-            else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                     ec == ssl::error::stream_truncated || ec == http::error::partial_message)
-                r.ec = client_error::connection_closed;
-            else
-                r.ec = phase_error(ec, client_error::stall_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 64 * 1024)), use_tuple);
+        buffer.commit(n);
+        if (n > 0) r.response_started = true;
+        if (ec == asio::error::eof && parser->got_some()) {
+            // A response delimited by the close (no length, not chunked) ends here; else truncated.
+            error_code eof_ec;
+            parser->put_eof(eof_ec);
+            if (!eof_ec && parser->is_done()) break;
+            r.ec = client_error::connection_closed;
             co_return r;
         }
-        // An interim 1xx (e.g. an unsolicited 100 Continue) is not the answer: read on.
-        if (parser->is_done() && parser->get().result_int() / 100 == 1) fresh_parser();
+        if (ec) {
+            r.ec = read_failure(ec);
+            co_return r;
+        }
     }
     lowest.expires_never();
     auto& res = parser->get();

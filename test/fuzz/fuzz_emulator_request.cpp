@@ -38,6 +38,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -137,6 +138,17 @@ bool same_parts(const std::vector<emu::part_info>& a, const std::vector<emu::par
     return true;
 }
 
+// Reported bugs that make the outcome depend on slicing (regressions/README.md), recognised by
+// the error of the side whose limit check saw only part of the bytes: the preamble limit is only
+// checked while no delimiter has been seen in the bytes fed so far, and the part header limit is
+// applied to a header block whose blank line has only partly arrived.
+const char* known_slicing_bug(const emu::multipart_stream_parser& a, const emu::multipart_stream_parser& b) {
+    const auto either = [&](std::string_view e) { return a.error() == e || b.error() == e; };
+    if (either("no boundary found in the body")) return "multipart-preamble-limit";
+    if (either("part headers too large")) return "multipart-header-limit";
+    return nullptr;
+}
+
 void check_limits(const emu::multipart_stream_parser& p, const emu::multipart_limits& l) {
     require(p.parts().size() <= l.max_parts, "more parts than max_parts");
     for (const auto& part : p.parts()) {
@@ -208,7 +220,9 @@ public:
     connection(std::string_view wire, const controls& c)
         : c_(c), stream_(wire, c.seed, c.max_slice),
           buffer_(connection_buffer_max.value_or(std::numeric_limits<std::size_t>::max())), chunk_(c.chunk_room),
-          svc_(emu::service_config{.auth = auth_config()}), auth_(auth_config()) {}
+          svc_(emu::service_config{.auth = auth_config()}), auth_(auth_config()) {
+        stream_.on_read([this](std::size_t n) { check_buffer(n); });
+    }
 
     void run() {
         for (int i = 0; i < max_requests; ++i)
@@ -218,9 +232,11 @@ public:
 private:
     using parser_type = http::request_parser<http::buffer_body>;
 
-    void check_buffer() {
+    // Called before every read is committed: what the parser left unconsumed is part of a header,
+    // a chunk-size line or trailer fields, and must stay within the header limit (plus the read).
+    void check_buffer(std::size_t n) {
         const std::size_t bound = std::max<std::size_t>(header_limit + c_.max_slice, connection_buffer_max.value_or(0));
-        livefour::fuzz::require_unless_known(buffer_.size() <= bound, "unbounded-chunk-lines",
+        livefour::fuzz::require_unless_known(buffer_.size() + n <= bound, "chunk-framing",
                                              "the connection buffered more than header_limit of unparsed bytes");
     }
 
@@ -233,7 +249,6 @@ private:
             body.size = chunk_.size();
             boost::beast::error_code ec;
             http::read(stream_, buffer_, p, ec);
-            check_buffer();
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return false;
             const std::size_t got = chunk_.size() - body.size;
@@ -254,7 +269,6 @@ private:
         parser.body_limit(boost::none);
         boost::beast::error_code ec;
         http::read_header(stream_, buffer_, parser, ec);
-        check_buffer();
         if (ec) return false;  // the session answers 400/431 or just closes
 
         auto& req = parser.get();
@@ -287,9 +301,16 @@ private:
                     check_limits(sliced, c_.limits);
                     emu::multipart_stream_parser whole(*boundary, c_.limits);
                     whole.feed(body);
-                    require(whole.finish() == sliced_ok && whole.error() == sliced.error() &&
-                                same_parts(whole.parts(), sliced.parts()),
-                            "the multipart outcome depends on how the body is sliced");
+                    const bool whole_ok = whole.finish();
+                    const char* known = known_slicing_bug(whole, sliced);
+                    if ((whole_ok != sliced_ok || whole.error() != sliced.error() ||
+                         !same_parts(whole.parts(), sliced.parts())) &&
+                        !(known && livefour::fuzz::tolerated(known))) {
+                        std::fprintf(stderr, "whole: %s, %zu parts, error '%s'\nsliced: %s, %zu parts, error '%s'\n",
+                                     whole_ok ? "ok" : "failed", whole.parts().size(), whole.error().c_str(),
+                                     sliced_ok ? "ok" : "failed", sliced.parts().size(), sliced.error().c_str());
+                        livefour::fuzz::violated("the multipart outcome depends on how the body is sliced");
+                    }
                     check_against_decoder(body, *boundary);
                     if (sliced_ok) (void)svc_.detect(*ep, authenticated, sliced.parts());
                 }

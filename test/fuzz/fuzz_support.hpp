@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -77,6 +78,7 @@ public:
         if (want > data_.size()) want = data_.size();
         const std::size_t n = boost::asio::buffer_copy(bufs, boost::asio::buffer(data_.data(), want));
         data_.remove_prefix(n);
+        if (on_read_) on_read_(n);
         return n;
     }
 
@@ -87,6 +89,11 @@ public:
         if (ec) throw boost::system::system_error(ec);
         return n;
     }
+
+    /// Calls `f(n)` after every read that delivers n bytes, before the caller sees them: the
+    /// moment to look at how much the caller has buffered (a read loop may consume everything
+    /// before it returns, hiding its peak).
+    void on_read(std::function<void(std::size_t)> f) { on_read_ = std::move(f); }
 
     /// All the bytes, including those handed out already.
     std::string_view original() const noexcept { return all_; }
@@ -99,6 +106,7 @@ private:
     std::string_view data_;
     xorshift rng_;
     std::uint32_t max_slice_;
+    std::function<void(std::size_t)> on_read_;
 };
 
 /// An input split into the bytes under test and a fixed-size block of control values at its end
