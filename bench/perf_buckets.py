@@ -46,6 +46,8 @@ def classify(frames):
         if any(k in sym for k in ("malloc", "free", "_int_", "realloc", "calloc", "tcache")):
             return "libc: malloc/free"
         return "libc: other (syscall wrappers, strings)"
+    if "livefour-bench-sink" in dso:
+        return "sink code (HTTP parsing, event loop)"
     if "libcurl" in dso:
         return "client code (libcurl)"
     if "livefour" in dso:

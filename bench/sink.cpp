@@ -22,6 +22,8 @@
 //                            [--threads 1] [--read-buffer 262144]
 //        livefour-bench-sink --loopback-test WRITE_BYTES TOTAL_MIB   (machine fact: loopback TCP)
 // Prints "listening on HOST:PORT" once ready; SIGTERM/SIGINT end it.
+#include "sink_http.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -36,7 +38,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -44,270 +45,19 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
 
-struct counters {
-    std::atomic<std::uint64_t> requests{0}, body_bytes{0}, connections{0}, tls_handshakes{0},
-        tls_resumed{0}, continues{0}, chunked{0}, protocol_errors{0};
-};
-counters stats;
+using sink::conn;
+using sink::feed;
+using sink::stats;
 
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "livefour-bench-sink: %s\n", what.c_str());
     ERR_print_errors_fp(stderr);
     std::exit(1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
-bool icontains(std::string_view hay, std::string_view needle) {
-    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
-        if (iequals(hay.substr(i, needle.size()), needle)) return true;
-    return false;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
-
-/// One client connection and the state of the request being read on it.
-struct conn {
-    enum class phase { head, body, chunk_size, chunk_data, chunk_crlf, trailer };
-
-    int fd = -1;
-    SSL* ssl = nullptr;
-    bool sniffed = false;
-    bool handshaken = false;
-    bool dead = false;
-    bool close_after_write = false;
-    bool tls_wants_write = false;  // the handshake or a read is blocked on writing
-    std::uint32_t events = 0;      // epoll interest currently registered
-
-    phase ph = phase::head;
-    std::string head;              // header bytes, or the current chunk-size / trailer line
-    std::uint64_t remaining = 0;   // body bytes (Content-Length) or chunk bytes left
-    std::uint64_t received = 0;    // decoded body bytes of the current request
-    std::string method, target;
-    bool keep_alive = true;
-
-    std::string out;               // response bytes not yet written
-    std::size_t out_off = 0;
-
-    ~conn() {
-        if (ssl) SSL_free(ssl);
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-std::string stats_json() {
-    char b[512];
-    std::snprintf(b, sizeof b,
-                  "{\"requests\":%llu,\"body_bytes\":%llu,\"connections\":%llu,\"tls_handshakes\":%llu,"
-                  "\"tls_resumed\":%llu,\"continues\":%llu,\"chunked\":%llu,\"protocol_errors\":%llu}",
-                  (unsigned long long)stats.requests.load(), (unsigned long long)stats.body_bytes.load(),
-                  (unsigned long long)stats.connections.load(), (unsigned long long)stats.tls_handshakes.load(),
-                  (unsigned long long)stats.tls_resumed.load(), (unsigned long long)stats.continues.load(),
-                  (unsigned long long)stats.chunked.load(), (unsigned long long)stats.protocol_errors.load());
-    return b;
-}
-
-void respond(conn& c, int status, std::string_view reason, const std::string& body) {
-    c.out += "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-             "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-    if (!c.keep_alive) c.out += "Connection: close\r\n";
-    c.out += "\r\n";
-    c.out += body;
-    if (!c.keep_alive) c.close_after_write = true;
-}
-
-/// The last body byte arrived: count, answer, and get ready for the next request.
-void complete_request(conn& c) {
-    stats.requests.fetch_add(1, std::memory_order_relaxed);
-    stats.body_bytes.fetch_add(c.received, std::memory_order_relaxed);
-    const std::string n = std::to_string(c.received);
-    if (c.method == "GET" && c.target == "/stats") {
-        respond(c, 200, "OK", stats_json());
-    } else if (c.target.ends_with("/livegetfour")) {
-        respond(c, 200, "OK",
-                "{\"code\":0,\"message\":\"received=" + n + "\",\"data\":{\"validate_data\":\"1234\"},\"received\":" +
-                    n + "}");
-    } else {
-        respond(c, 200, "OK",
-                "{\"code\":0,\"message\":\"received=" + n + "\",\"data\":{\"live_status\":0,\"live_msg\":\"received=" +
-                    n + "\"},\"received\":" + n + "}");
-    }
-    c.ph = conn::phase::head;
-    c.head.clear();
-    c.received = 0;
-}
-
-bool protocol_error(conn& c, std::string_view why) {
-    stats.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    c.keep_alive = false;
-    respond(c, 400, "Bad Request", "{\"code\":3,\"message\":\"" + std::string(why) + "\"}");
-    return false;
-}
-
-/// Parses the request line and headers in c.head (which ends with the blank line).
-bool parse_head(conn& c) {
-    std::string_view h(c.head);
-    auto eol = h.find("\r\n");
-    std::string_view line = h.substr(0, eol);
-    auto sp1 = line.find(' ');
-    auto sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1) return protocol_error(c, "bad request line");
-    c.method = std::string(line.substr(0, sp1));
-    c.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-    std::string_view version = line.substr(sp2 + 1);
-    c.keep_alive = version == "HTTP/1.1";
-    bool chunked = false, expect_continue = false, have_length = false;
-    std::uint64_t length = 0;
-    std::size_t pos = eol + 2;
-    while (pos < h.size()) {
-        auto e = h.find("\r\n", pos);
-        if (e == std::string_view::npos || e == pos) break;
-        std::string_view field = h.substr(pos, e - pos);
-        pos = e + 2;
-        auto colon = field.find(':');
-        if (colon == std::string_view::npos) return protocol_error(c, "bad header line");
-        std::string_view name = field.substr(0, colon), value = trim(field.substr(colon + 1));
-        if (iequals(name, "content-length")) {
-            length = 0;
-            if (value.empty()) return protocol_error(c, "bad content-length");
-            for (char ch : value) {
-                if (ch < '0' || ch > '9') return protocol_error(c, "bad content-length");
-                length = length * 10 + static_cast<unsigned>(ch - '0');
-            }
-            have_length = true;
-        } else if (iequals(name, "transfer-encoding")) {
-            chunked = icontains(value, "chunked");
-        } else if (iequals(name, "expect")) {
-            expect_continue = iequals(value, "100-continue");
-        } else if (iequals(name, "connection")) {
-            if (icontains(value, "close")) c.keep_alive = false;
-            else if (icontains(value, "keep-alive")) c.keep_alive = true;
-        }
-    }
-    // A target under /close/ asks for a new connection per request (what a server that does not
-    // keep connections does): the way to measure a client's reconnects and session resumption.
-    if (c.target.rfind("/close/", 0) == 0) c.keep_alive = false;
-    if (expect_continue) {
-        stats.continues.fetch_add(1, std::memory_order_relaxed);
-        c.out += "HTTP/1.1 100 Continue\r\n\r\n";
-    }
-    c.received = 0;
-    c.head.clear();
-    if (chunked) {
-        stats.chunked.fetch_add(1, std::memory_order_relaxed);
-        c.ph = conn::phase::chunk_size;
-    } else if (have_length && length > 0) {
-        c.remaining = length;
-        c.ph = conn::phase::body;
-    } else {
-        complete_request(c);
-    }
-    return true;
-}
-
-/// Consumes received bytes. Returns false when the connection must end after the pending write.
-bool feed(conn& c, const char* p, std::size_t n) {
-    while (n > 0) {
-        switch (c.ph) {
-        case conn::phase::head: {
-            const std::size_t old = c.head.size();
-            c.head.append(p, n);
-            auto end = c.head.find("\r\n\r\n", old >= 3 ? old - 3 : 0);
-            if (end == std::string::npos) {
-                if (c.head.size() > 64 * 1024) return protocol_error(c, "header too large");
-                return true;
-            }
-            const std::size_t used = end + 4 - old;
-            c.head.resize(end + 4);
-            p += used;
-            n -= used;
-            if (!parse_head(c)) return false;
-            break;
-        }
-        case conn::phase::body: {
-            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, c.remaining));
-            c.received += take;
-            c.remaining -= take;
-            p += take;
-            n -= take;
-            if (c.remaining == 0) complete_request(c);
-            break;
-        }
-        case conn::phase::chunk_size:
-        case conn::phase::trailer: {
-            const char* nl = static_cast<const char*>(std::memchr(p, '\n', n));
-            const std::size_t take = nl ? static_cast<std::size_t>(nl - p) + 1 : n;
-            c.head.append(p, take);
-            p += take;
-            n -= take;
-            if (!nl) {
-                if (c.head.size() > 4096) return protocol_error(c, "chunk line too long");
-                break;
-            }
-            std::string_view line = trim(std::string_view(c.head).substr(0, c.head.size() - 1));
-            if (c.ph == conn::phase::trailer) {
-                c.head.clear();
-                if (line.empty()) complete_request(c);
-                break;
-            }
-            line = line.substr(0, line.find(';'));
-            if (line.empty() || line.size() > 15) return protocol_error(c, "bad chunk size");
-            std::uint64_t size = 0;
-            for (char ch : line) {
-                int d = (ch >= '0' && ch <= '9') ? ch - '0'
-                        : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
-                        : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
-                if (d < 0) return protocol_error(c, "bad chunk size");
-                size = size * 16 + static_cast<unsigned>(d);
-            }
-            c.head.clear();
-            if (size == 0) {
-                c.ph = conn::phase::trailer;
-            } else {
-                c.remaining = size;
-                c.ph = conn::phase::chunk_data;
-            }
-            break;
-        }
-        case conn::phase::chunk_data: {
-            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, c.remaining));
-            c.received += take;
-            c.remaining -= take;
-            p += take;
-            n -= take;
-            if (c.remaining == 0) {
-                c.ph = conn::phase::chunk_crlf;
-                c.remaining = 2;
-            }
-            break;
-        }
-        case conn::phase::chunk_crlf: {
-            const char expect = c.remaining == 2 ? '\r' : '\n';
-            if (*p != expect) return protocol_error(c, "missing CRLF after chunk");
-            ++p;
-            --n;
-            if (--c.remaining == 0) c.ph = conn::phase::chunk_size;
-            break;
-        }
-        }
-    }
-    return true;
 }
 
 /// Unsent reply bytes above which a connection is not read from.
@@ -595,3 +345,4 @@ int main(int argc, char** argv) {
     for (std::size_t t = 1; t < workers.size(); ++t) pool.emplace_back([w = workers[t].get()] { w->run(); });
     workers[0]->run();
 }
+

@@ -485,6 +485,7 @@ client::client(executor_type ex, client_options opts) {
         detail::endpoint_info info;
         if (ec == client_error::bad_endpoint || ec == client_error::insecure_http_refused)
             detail::parse_endpoint(opts.endpoint, opts.allow_insecure_http, info, why);
+        if (why.empty()) throw boost::system::system_error(ec);
         throw boost::system::system_error(ec, why);
     }
     impl_ = std::make_shared<detail::client_impl>(std::move(ex), std::move(opts));

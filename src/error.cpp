@@ -112,7 +112,7 @@ const char* client_message_of(client_error e) noexcept {
     case client_error::insecure_http_refused: return "http:// endpoint refused (allow_insecure_http is off)";
     case client_error::missing_credentials: return "appid, secret_id or secret_key is empty";
     case client_error::invalid_argument: return "invalid argument";
-    case client_error::invalid_field: return "field contains a forbidden character (CR, LF, NUL or '\"')";
+    case client_error::invalid_field: return "field contains a forbidden character (a control character, or & or = in a signed field)";
     case client_error::file_not_found: return "file not found";
     case client_error::file_unreadable: return "file unreadable";
     case client_error::file_changed_size: return "file changed size during upload";

@@ -27,6 +27,11 @@ constexpr std::size_t input_capacity = 17 * 1024;
 constexpr std::size_t record_overhead = 64;
 constexpr std::size_t record_payload = 16 * 1024;
 
+/// Buffers up to this size are gathered into one record instead of one record each (Beast hands
+/// the header over as one buffer per field). The area is per thread: a write step runs on one.
+constexpr std::size_t stage_threshold = 4 * 1024;
+thread_local char stage_area[16 * 1024];
+
 /// Output capacity kept between requests; larger buffers are freed by shrink_buffers().
 constexpr std::size_t kept_output_capacity = 64 * 1024;
 
@@ -210,10 +215,52 @@ tls_stream::want tls_stream::do_read(boost::asio::mutable_buffer b, error_code& 
     return next_step(r, ec);
 }
 
-std::size_t tls_stream::encrypt(const void* p, std::size_t len, bool& needs_input, error_code& ec) {
+bool tls_stream::write_add(boost::asio::const_buffer b) {
+    if (wr_.stopped) return false;
+    const std::size_t take = std::min(b.size(), max_write_plaintext - wr_.taken);
+    if (take == 0) return b.size() == 0;  // skip empty buffers; stop at the cap
+    if (take <= stage_threshold && wr_.staged + take <= sizeof(stage_area)) {
+        std::memcpy(stage_area + wr_.staged, b.data(), take);
+        wr_.staged += take;
+        wr_.taken += take;
+        return true;
+    }
+    if (!flush_staged()) return false;
+    const std::size_t done = encrypt(b.data(), take);
+    wr_.encrypted += done;
+    wr_.taken += done;
+    if (done < take) wr_.stopped = true;
+    return !wr_.stopped;
+}
+
+bool tls_stream::flush_staged() {
+    if (wr_.staged == 0) return true;
+    const std::size_t staged = std::exchange(wr_.staged, 0);
+    // All or nothing (no partial-write mode). If nothing, the retry gathers the same bytes again.
+    if (encrypt(stage_area, staged) == staged) {
+        wr_.encrypted += staged;
+        return true;
+    }
+    wr_.taken -= staged;
+    wr_.stopped = true;
+    return false;
+}
+
+tls_stream::want tls_stream::write_end(error_code& ec, std::size_t& n) {
+    if (!wr_.stopped) flush_staged();
+    n = wr_.encrypted;
+    ec = wr_.ec;
+    const bool output = out_end_ != out_begin_;
+    if (ec) return output ? want::output : want::nothing;
+    if (n > 0) return output ? want::output : want::nothing;
+    if (wr_.needs_input) return output ? want::output_and_retry : want::input_and_retry;
+    return output ? want::output_and_retry : want::nothing;  // a zero-length write
+}
+
+std::size_t tls_stream::encrypt(const void* p, std::size_t len) {
     if (!tls_bio::reserve(*this, len + (len / record_payload + 1) * record_overhead)) {
         out_of_memory_ = false;
-        ec = std::make_error_code(std::errc::not_enough_memory);
+        wr_.ec = std::make_error_code(std::errc::not_enough_memory);
         return 0;
     }
     ERR_clear_error();
@@ -222,18 +269,10 @@ std::size_t tls_stream::encrypt(const void* p, std::size_t len, bool& needs_inpu
     if (r == 1) return written;
     const int err = SSL_get_error(ssl_, r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
-        needs_input = err == SSL_ERROR_WANT_READ;  // e.g. a renegotiation the peer started
+        wr_.needs_input = err == SSL_ERROR_WANT_READ;  // e.g. a renegotiation the peer started
     else
-        ec = failure(err);
+        wr_.ec = failure(err);
     return 0;
-}
-
-tls_stream::want tls_stream::after_write(std::size_t consumed, bool needs_input, error_code& ec) {
-    const bool output = out_end_ != out_begin_;
-    if (ec) return output ? want::output : want::nothing;
-    if (consumed > 0) return output ? want::output : want::nothing;
-    if (needs_input) return output ? want::output_and_retry : want::input_and_retry;
-    return output ? want::output_and_retry : want::nothing;  // a zero-length write
 }
 
 }  // namespace livefour::detail

@@ -104,10 +104,16 @@ private:
     // The OpenSSL side, in tls_stream.cpp. Each runs one SSL call and says what it needs next.
     want do_handshake(error_code& ec);
     want do_read(boost::asio::mutable_buffer b, error_code& ec, std::size_t& n);
+    // One write step: write_begin(), write_add() per buffer while it returns true, write_end().
+    // Small buffers (header fields, chunk framing, a small body) are gathered into one record;
+    // large ones are encrypted in place, 16 KiB records back to back in the output buffer.
+    void write_begin() noexcept { wr_ = {}; }
+    bool write_add(boost::asio::const_buffer b);
+    want write_end(error_code& ec, std::size_t& n);
+    bool flush_staged();
     /// Encrypts [p, p+len) into the output buffer: returns the bytes taken (all of them unless
-    /// OpenSSL needs input first — then `needs_input` — or fails — then `ec`).
-    std::size_t encrypt(const void* p, std::size_t len, bool& needs_input, error_code& ec);
-    want after_write(std::size_t consumed, bool needs_input, error_code& ec);
+    /// OpenSSL needs input first — then wr_.needs_input — or fails — then wr_.ec).
+    std::size_t encrypt(const void* p, std::size_t len);
     /// Maps a transport eof: a clean TLS close (close_notify received) stays eof, else truncation.
     error_code map_eof(const error_code& ec) const;
     /// What follows an SSL call's `result` (1 = success), given what it left in the output buffer.
@@ -138,18 +144,11 @@ private:
         want operator()(tls_stream& s, error_code& ec, std::size_t& n) const {
             // Every buffer of the sequence goes into the same output: Beast's header (one buffer
             // per field) and the first body buffer leave in one socket write.
-            n = 0;
-            bool needs_input = false;
+            s.write_begin();
             const auto end = boost::asio::buffer_sequence_end(buffers);
-            for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end && n < max_write_plaintext; ++it) {
-                boost::asio::const_buffer b(*it);
-                const std::size_t take = std::min(b.size(), max_write_plaintext - n);
-                if (take == 0) continue;
-                const std::size_t done = s.encrypt(b.data(), take, needs_input, ec);
-                n += done;
-                if (done < take) break;
-            }
-            return s.after_write(n, needs_input, ec);
+            for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end; ++it)
+                if (!s.write_add(boost::asio::const_buffer(*it))) break;
+            return s.write_end(ec, n);
         }
     };
 
@@ -255,6 +254,14 @@ private:
     SSL* ssl_ = nullptr;
     bool busy_ = false;
     bool out_of_memory_ = false;   // the BIO could not grow the output buffer
+    struct write_state {
+        std::size_t taken = 0;      // plaintext accepted so far (encrypted or staged)
+        std::size_t encrypted = 0;  // plaintext turned into records
+        std::size_t staged = 0;     // small buffers gathered, not yet encrypted
+        bool stopped = false;
+        bool needs_input = false;
+        error_code ec;
+    } wr_;
     std::unique_ptr<char[]> out_;  // records waiting for the socket: [out_begin_, out_end_)
     std::size_t out_cap_ = 0, out_begin_ = 0, out_end_ = 0;
     std::unique_ptr<char[]> in_;   // received bytes OpenSSL has not consumed: [in_begin_, in_end_)

@@ -81,7 +81,7 @@ enum class client_error : int {
     insecure_http_refused,      ///< http:// without client_options::allow_insecure_http
     missing_credentials,        ///< appid / secret_id / secret_key empty
     invalid_argument,           ///< a request field is empty or malformed (e.g. empty digits)
-    invalid_field,              ///< a name/filename/value contains CR, LF, NUL or '"'
+    invalid_field,              ///< a control character in a field (or & = in a signed credential)
     file_not_found,
     file_unreadable,
     file_changed_size,          ///< a file grew or shrank while (or between) uploads

@@ -105,6 +105,10 @@ void check_signature(std::string_view header, const controls& c, const emu::auth
         value = livefour::detail::base64_encode(raw + std::string(header));
     }
     const auto r = emu::verify_signature(value, config, c.now);
+    static const char* names[] = {"signature: 0", "signature: 4", "signature: 5", "signature: 6", "signature: 9",
+                                  "signature: 10", "signature: 11", "signature: 12", "signature: 14"};
+    if (const auto* it = std::find(std::begin(documented), std::end(documented), r.code); it != std::end(documented))
+        livefour::fuzz::count(names[it - std::begin(documented)]);
     require(std::find(std::begin(documented), std::end(documented), r.code) != std::end(documented),
             "verify_signature returned an undocumented code");
     if (c.sig_mode == 1) require(r.code != 14, "a correctly signed plaintext failed the HMAC check");
@@ -195,6 +199,7 @@ void check_against_decoder(std::string_view body, std::string_view boundary) {
         return;
     }
     require(ok, "the emulator rejected a multipart body the strict decoder accepts");
+    livefour::fuzz::count("multipart: agreed with the strict decoder");
     require(p.parts().size() == decoded->size(), "part count differs from the strict decoder");
     for (std::size_t i = 0; i < decoded->size(); ++i) {
         const auto& d = (*decoded)[i];
@@ -270,6 +275,7 @@ private:
         boost::beast::error_code ec;
         http::read_header(stream_, buffer_, parser, ec);
         if (ec) return false;  // the session answers 400/431 or just closes
+        livefour::fuzz::count("request header parsed");
 
         auto& req = parser.get();
         check_signature(req[http::field::authorization], c_, auth_);
@@ -312,6 +318,7 @@ private:
                         livefour::fuzz::violated("the multipart outcome depends on how the body is sliced");
                     }
                     check_against_decoder(body, *boundary);
+                    livefour::fuzz::count(sliced_ok ? "multipart: accepted" : "multipart: rejected");
                     if (sliced_ok) (void)svc_.detect(*ep, authenticated, sliced.parts());
                 }
             } else {
@@ -321,6 +328,7 @@ private:
             ok = read_body(parser, body, max_body_bytes, nullptr);
         }
         if (!ok) return false;
+        livefour::fuzz::count(parser.chunked() ? "request complete (chunked)" : "request complete");
         check_dechunking(start_unread, body);
         return req.keep_alive();
     }

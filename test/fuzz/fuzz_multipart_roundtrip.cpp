@@ -325,6 +325,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto reasons = rejection_reasons(boundary, want);
     const error_code prep = form->prepare();
     if (prep) {
+        livefour::fuzz::count("prepare rejected");
         require(reasons.count(prep) == 1, "prepare() rejected a form for an undocumented reason");
         require(!form->prepared() && !form->content_length(), "a rejected form looks prepared");
         require(!form->error_detail().empty(), "a rejection without error_detail()");
@@ -352,16 +353,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         error_code ec;
         const std::string body = writer == 0 ? encode_direct(form, ec) : encode_beast(form, writer == 2, seed, ec);
         if (lying) {
+            livefour::fuzz::count("lying source caught");
             require(ec == client_error::file_changed_size, "a source that lies about its size was not caught");
             require(!form->error_detail().empty(), "file_changed_size without error_detail()");
             return 0;
         }
         require(!ec, "the writer failed on a prepared form with honest sources");
         if (const auto len = form->content_length()) require(body.size() == *len, "content_length() is not exact");
-        if (ambiguous) continue;
+        if (ambiguous) {
+            livefour::fuzz::count("custom bytes contain the boundary");
+            continue;
+        }
         const auto parts = livefour::fuzz::decode_multipart(body, boundary);
         require(parts.has_value(), "the encoded body is not a valid multipart body");
         check_parts(*parts, want);
+        livefour::fuzz::count(writer == 0 ? "round trip (encoder)" : writer == 1 ? "round trip (Beast)" : "round trip (Beast, chunked)");
+        if (body.size() > form->write_buffer_size) livefour::fuzz::count("round trip over several buffers");
     }
     return 0;
 }

@@ -87,8 +87,10 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
     require(res.body().size() <= body_limit, "response_parser accepted a body over body_limit");
     std::uint64_t field_bytes = res.reason().size();
     for (const auto& f : res) field_bytes += f.name_string().size() + f.value().size();
-    // Trailer fields of a chunked body land here too.
-    livefour::fuzz::require_unless_known(field_bytes <= header_limit, "chunk-framing",
+    // Trailer fields of a chunked body land here too; they are bounded by the header limit or,
+    // when the read buffer has a maximum, by that maximum.
+    livefour::fuzz::require_unless_known(field_bytes <= std::max<std::size_t>(header_limit, buffer_max.value_or(0)),
+                                         "chunk-framing",
                                          "response_parser accepted header fields over header_limit");
     return parsed_response{static_cast<int>(res.result_int()), res.body()};
 }
@@ -132,6 +134,10 @@ void parse_body(std::string_view body, int status) {
 
     livefour::detect_result detect;
     const auto ec = livefour::parse_detect_response(body, status, detect, diag);
+    livefour::fuzz::count(!ec ? "detect: success"
+                          : ec.category() == livefour::api_category() ? "detect: API error"
+                          : ec == livefour::client_error::non_json_response ? "detect: non-JSON"
+                                                                            : "detect: malformed");
     check_outcome(ec, detect, diag, status);
     if (!ec) require(detect.live_status.has_value(), "detect success without live_status");
     if (detect.sim) require(*detect.sim >= 0 && *detect.sim <= 100, "sim outside 0..100");
@@ -172,8 +178,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view wire = in.bytes;
 
     // The client's real limits.
-    if (auto res = read_response(wire, seed, max_slice, client_header_limit, client_body_limit))
+    if (auto res = read_response(wire, seed, max_slice, client_header_limit, client_body_limit)) {
+        livefour::fuzz::count(res->body.empty() ? "HTTP response parsed (empty body)" : "HTTP response parsed");
         parse_body(res->body, res->status);
+    }
     // Limits small enough for a fuzzed input to cross them.
     (void)read_response(wire, seed ^ 0x5a5a5a5au, max_slice, small_header, small_body);
     // The JSON layer alone, whatever the framing: most inputs never make it through HTTP parsing.

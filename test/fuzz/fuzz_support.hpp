@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,21 @@ inline bool tolerated(std::string_view bug) {
 /// Aborts unless `ok`, or unless the known bug `bug` is tolerated (see tolerated()).
 inline void require_unless_known(bool ok, std::string_view bug, const char* what) {
     if (!ok && !tolerated(bug)) violated(what);
+}
+
+/// Counts how often an outcome was reached; with LIVEFOUR_FUZZ_STATS set in the environment the
+/// counts are printed at exit, to show that a run exercised the interesting paths (e.g. how many
+/// forms got through prepare() to the round-trip comparison), not just the early rejections.
+inline void count(const char* outcome) {
+    struct table {
+        std::map<std::string, std::uint64_t> counts;
+        ~table() {
+            if (!std::getenv("LIVEFOUR_FUZZ_STATS")) return;
+            for (const auto& [k, v] : counts) std::fprintf(stderr, "outcome %-40s %llu\n", k.c_str(), (unsigned long long)v);
+        }
+    };
+    static table t;
+    ++t.counts[outcome];
 }
 
 /// A tiny deterministic PRNG (xorshift32): reproducible slice sizes from a fuzzed seed.

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <sstream>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -196,4 +197,39 @@ TEST_CASE("fault matrix: DNS failure (in a private network namespace, no packet 
                             " digits --max-attempts 1 --endpoint https://nonexistent.invalid 2>&1");
     CHECK(s == 4);
     CHECK(o.find("resolving nonexistent.invalid") != std::string::npos);
+}
+
+TEST_CASE("secrets never appear in diagnostics, retry-hook events or exception texts") {
+    test::emulator emu;
+    auto video = test::write_file(emu.dir / "v.mp4", 1000, test::mp4_magic());
+    const std::string key = "Very-Secret-Key-0123456789abcdef";
+    std::string seen;  // everything livefour told us, concatenated
+    auto o = emu.options();
+    o.creds.secret_key = livefour::secret_string(key);  // wrong for the emulator: code 14
+    o.retry.initial_backoff = std::chrono::milliseconds(1);
+    o.retry.on_retry = [&](const livefour::retry_event& e) { seen += e.error.message() + "\n"; };
+    emu.fault(R"({"fault":"code","code":15,"count":1})");
+    livefour::diagnostics diag;
+    auto [ec, r] = detect_once(o, video, diag);
+    CHECK(ec == livefour::api_error::signature_check_failed);
+    seen += ec.message() + diag.client_message() + diag.server_message() + livefour::to_json(r);
+
+    std::ostringstream os;
+    os << o.creds << o.creds.secret_key;
+    seen += os.str();
+    o.endpoint = "https://127.0.0.1:1";
+    livefour::diagnostics d2;
+    auto [ec2, r2] = detect_once(o, video, d2);
+    seen += ec2.message() + d2.client_message();
+    try {
+        auto bad = o;
+        bad.endpoint = "https://user:" + key + "@127.0.0.1/";
+        asio::io_context ioc;
+        livefour::client c(ioc.get_executor(), bad);
+    } catch (const std::exception& e) {
+        seen += e.what();
+    }
+    CHECK_FALSE(seen.empty());
+    CHECK(seen.find(key) == std::string::npos);
+    CHECK(seen.find("Very-Secret") == std::string::npos);
 }

@@ -57,6 +57,13 @@ struct emulator {
         INFO(out);
         REQUIRE(st == 0);
     }
+    /// DELETE /_emulator/faults: clears queued faults and settings.
+    void run_delete_faults() const {
+        auto [st, out] = run("curl -sS --max-time 10 -X DELETE " +
+                             (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
+                             "/_emulator/faults");
+        REQUIRE(st == 0);
+    }
     /// How often the named fault fired.
     std::int64_t fired(const char* fault_name) const {
         auto st = stats();
