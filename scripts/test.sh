@@ -15,7 +15,7 @@ export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-# The sanitizer builds only need what their tests run.
+# The ASan build only needs what its tests run.
 san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator livefour-cli
              livefour-emulator-logic-tests)
 
@@ -30,8 +30,15 @@ for stage in "${stages[@]}"; do
       cmake --build --preset asan --target "${san_targets[@]}"
       ctest --preset asan -R '^(unit|integration|emulator-logic|emulator-curl-smoke)$' ;;
     tsan)
-      cmake --build --preset tsan --target "${san_targets[@]}"
-      ctest --preset tsan -L concurrency ;;
+      # The client's threading is what TSan checks; the emulator and CLI come from the release
+      # build (built here if the release stage was skipped).
+      [[ -x build/release/tools/livefour-emulator && -x build/release/tools/livefour ]] || {
+        cmake --preset release >/dev/null
+        cmake --build --preset release --target livefour-emulator livefour-cli; }
+      cmake --build --preset tsan --target livefour-unit-tests livefour-integration-tests
+      LIVEFOUR_TEST_EMULATOR=$PWD/build/release/tools/livefour-emulator \
+      LIVEFOUR_TEST_CLI=$PWD/build/release/tools/livefour \
+        ctest --preset tsan -L concurrency ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done

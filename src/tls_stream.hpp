@@ -1,17 +1,23 @@
 // Internal: a TLS client stream over beast::tcp_stream that hands the socket large writes.
 //
 // Why not asio::ssl::stream: its engine talks to OpenSSL through a ~17 KiB BIO pair, so every
-// async_write_some encrypts one 16 KiB record and writes it with one syscall. On machines where a
-// syscall costs more than encrypting 16 KiB (page-table isolation, virtualisation) that halves
-// upload throughput. Here OpenSSL writes records into a BIO of ours that appends to one growable
-// buffer: one async_write_some encrypts everything it is offered (the body writer's whole buffer,
-// 256 KiB by default) into consecutive records and the socket gets it in one large write.
+// async_write_some encrypts one 16 KiB record and writes it with one syscall (plus a timer re-arm
+// and a reactor round trip). Where a syscall costs about as much as encrypting 16 KiB (page-table
+// isolation, virtualisation) that overhead rivals the cryptography. Here OpenSSL writes records
+// into a BIO of ours that appends to one growable buffer: one async_write_some encrypts everything
+// it is offered (the body writer's whole buffer, 256 KiB by default) into consecutive records and
+// the socket gets them in one large write.
+//
+// Memory: while a write is in flight the connection holds its ciphertext, about as large as the
+// plaintext offered (so ~write_buffer_size next to the body writer's own buffer); shrink_buffers()
+// gives it back once the request is sent. Reads use a 17 KiB buffer, as asio's stream does.
 //
 // Semantics follow asio::ssl::stream so that callers need no changes: error codes come from
 // asio's SSL category (ERR_get_error values), a peer's close_notify ends reads with
 // asio::error::eof and a TCP close without one with ssl::error::stream_truncated; operations honour
 // terminal cancellation through their cancellation slot (forwarded to the tcp_stream operations,
-// whose timer is the caller's stall/handshake timeout).
+// whose timer is the caller's stall/handshake timeout), and a read waiting for the peer honours
+// partial and total cancellation too.
 //
 // One operation at a time: a read and a write must not be in flight together (HTTP/1.1 as the
 // client uses it never needs that). A second operation fails with asio::error::in_progress.
@@ -19,6 +25,8 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -106,7 +114,8 @@ private:
     want do_read(boost::asio::mutable_buffer b, error_code& ec, std::size_t& n);
     // One write step: write_begin(), write_add() per buffer while it returns true, write_end().
     // Small buffers (header fields, chunk framing, a small body) are gathered into one record;
-    // large ones are encrypted in place, 16 KiB records back to back in the output buffer.
+    // large ones are encrypted straight from the caller's buffer, records back to back in the
+    // output buffer.
     void write_begin() noexcept { wr_ = {}; }
     bool write_add(boost::asio::const_buffer b);
     want write_end(error_code& ec, std::size_t& n);
@@ -219,6 +228,11 @@ private:
                 return write_more(self);
             case want::input_and_retry:
                 state = io::reading;
+                // A read that waits for the peer can stop at any point without losing anything
+                // (bytes already received stay buffered for the next read), so it honours every
+                // cancellation type. Writes and the handshake change the TLS state: terminal only.
+                if constexpr (std::is_same_v<Step, read_step>)
+                    self.reset_cancellation_state(boost::asio::enable_total_cancellation());
                 return s.next_.async_read_some(s.input_space(), std::move(self));
             case want::nothing:
                 if (first) return post_completion(self);
@@ -229,6 +243,8 @@ private:
         template <class Self>
         void write_more(Self& self) {
             state = io::writing;
+            if constexpr (std::is_same_v<Step, read_step>)  // e.g. a key update reply: see above
+                self.reset_cancellation_state(boost::asio::enable_terminal_cancellation());
             s.next_.async_write_some(s.pending_output(), std::move(self));
         }
 

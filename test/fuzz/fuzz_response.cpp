@@ -1,6 +1,6 @@
 // Fuzz target: the client's response path. Arbitrary bytes are read as an HTTP response by Beast's
-// response_parser<string_body> with the client's limits (src/transport.cpp: header 16 KiB, body
-// 4 MiB, interim 1xx skipped), then the body goes through parse_detect_response and
+// response_parser<string_body> with the client's limits and read loop (src/transport.cpp: header
+// 16 KiB, body 4 MiB, eager put() from a buffer, put_eof() on close, interim 1xx skipped), then the body goes through parse_detect_response and
 // parse_digits_response with the status. Invariants checked besides "no crash, no UB, no leak":
 //   * a completed message never has a body over the parser's body limit, nor fields larger than
 //     the header limit, and the bytes held unparsed in the read buffer never exceed the header
@@ -18,7 +18,7 @@
 #include <livefour/types.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -50,8 +50,9 @@ struct parsed_response {
     std::string body;
 };
 
-// The read loop of detail::exchange (src/transport.cpp), synchronously: fresh parser per message,
-// 1xx replies skipped. nullopt when the parser reports an error (that is a legitimate outcome).
+// The read loop of detail::exchange (src/transport.cpp), synchronously: an eager parser fed with
+// put() from the buffer, reads of at most 64 KiB, put_eof() when the peer closes after some bytes,
+// a fresh parser after an interim 1xx. nullopt when the exchange fails (a legitimate outcome).
 std::optional<parsed_response> read_response(std::string_view wire, std::uint32_t seed, std::uint32_t max_slice,
                                              std::uint32_t header_limit, std::uint64_t body_limit) {
     livefour::fuzz::sliced_stream stream(wire, seed, max_slice);
@@ -70,18 +71,38 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
         parser.emplace();
         parser->header_limit(header_limit);
         parser->body_limit(body_limit);
+        parser->eager(true);
     };
     fresh_parser();
-    for (int interim = 0; !parser->is_done(); ) {
-        boost::beast::error_code ec;
-        http::read_some(stream, buffer, *parser, ec);
-        if (ec) return std::nullopt;
-        if (parser->is_done() && parser->get().result_int() / 100 == 1) {
-            // The client loops on 1xx for as long as the server sends them; each costs input bytes,
-            // so this cannot run away, but bound it anyway to keep iterations fast.
-            if (++interim > 64) return std::nullopt;
-            fresh_parser();
+    for (int interim = 0;;) {
+        if (buffer.size() != 0) {
+            boost::beast::error_code pec;
+            const std::size_t used = parser->put(buffer.data(), pec);
+            buffer.consume(used);
+            if (pec && pec != http::error::need_more) return std::nullopt;
+            if (parser->is_done()) {
+                if (parser->get().result_int() / 100 != 1) break;
+                // Each interim reply costs input bytes, so this cannot run away; the bound only
+                // keeps iterations short.
+                if (++interim > 64) return std::nullopt;
+                fresh_parser();
+                continue;
+            }
+            if (!pec && used != 0) continue;
         }
+        const std::size_t room = boost::beast::read_size(buffer, 64 * 1024);
+        // A full bounded buffer: the product must fail here (a zero-size read would spin).
+        if (room == 0) return std::nullopt;
+        boost::beast::error_code ec;
+        const std::size_t n = stream.read_some(buffer.prepare(room), ec);
+        buffer.commit(n);
+        if (ec == boost::asio::error::eof && parser->got_some()) {
+            boost::beast::error_code eof_ec;
+            parser->put_eof(eof_ec);
+            if (!eof_ec && parser->is_done()) break;
+            return std::nullopt;
+        }
+        if (ec) return std::nullopt;
     }
     const auto& res = parser->get();
     require(res.body().size() <= body_limit, "response_parser accepted a body over body_limit");

@@ -4,7 +4,7 @@
 
 namespace {
 
-std::string cli() { return LIVEFOUR_CLI_PATH; }
+std::string cli() { return test::cli_path(); }
 
 void set_credentials_env() {
     setenv("LIVEFOUR_APPID", test::appid, 1);

@@ -193,7 +193,7 @@ TEST_CASE("fault matrix: DNS failure (in a private network namespace, no packet 
     setenv("LIVEFOUR_APPID", test::appid, 1);
     setenv("LIVEFOUR_SECRET_ID", test::secret_id, 1);
     setenv("LIVEFOUR_SECRET_KEY", test::secret_key, 1);
-    auto [s, o] = test::run(std::string("unshare -n ") + LIVEFOUR_CLI_PATH +
+    auto [s, o] = test::run("unshare -n " + test::cli_path() +
                             " digits --max-attempts 1 --endpoint https://nonexistent.invalid 2>&1");
     CHECK(s == 4);
     CHECK(o.find("resolving nonexistent.invalid") != std::string::npos);

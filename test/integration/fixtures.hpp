@@ -19,10 +19,22 @@ inline constexpr const char* appid = "1250000000";
 inline constexpr const char* secret_id = "AKIDEXAMPLE";
 inline constexpr const char* secret_key = "SECRETKEYEXAMPLE";
 
+/// The emulator binary: this build's, unless LIVEFOUR_TEST_EMULATOR names another (the TSan
+/// stage of scripts/test.sh uses the release build's).
+inline std::string emulator_path() {
+    const char* e = std::getenv("LIVEFOUR_TEST_EMULATOR");
+    return e && *e ? e : LIVEFOUR_EMULATOR_PATH;
+}
+/// The CLI binary, likewise overridable with LIVEFOUR_TEST_CLI.
+inline std::string cli_path() {
+    const char* e = std::getenv("LIVEFOUR_TEST_CLI");
+    return e && *e ? e : LIVEFOUR_CLI_PATH;
+}
+
 /// livefour-emulator on 127.0.0.1, TLS with its self-made CA (or plain), stopped at scope exit.
 struct emulator {
     explicit emulator(std::vector<std::string> extra = {}, bool tls = true) : tls(tls) {
-        std::vector<std::string> argv = {LIVEFOUR_EMULATOR_PATH, "--port", "0", "--quiet",
+        std::vector<std::string> argv = {emulator_path(), "--port", "0", "--quiet",
                                          "--appid", appid, "--secret-id", secret_id};
         if (tls) {
             argv.push_back("--write-ca");

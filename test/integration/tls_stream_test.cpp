@@ -249,6 +249,47 @@ TEST_CASE("tls_stream: terminal cancellation aborts a write the peer does not re
     CHECK(last == asio::error::operation_aborted);
 }
 
+TEST_CASE("tls_stream: a read waiting for the peer stops on partial cancellation; nothing is lost") {
+    tls_peers p;
+    asio::steady_timer go(p.io, std::chrono::seconds(30));
+    asio::cancellation_signal cancel;
+    error_code first;
+    std::string later;
+    p.run(
+        [&]() -> asio::awaitable<void> {
+            error_code ec;
+            auto s = co_await p.accept(ec);
+            REQUIRE(!ec);
+            co_await go.async_wait(tuple);  // until the client's first read was cancelled
+            co_await asio::async_write(*s, asio::buffer(std::string("after the cancellation")), tuple);
+            co_await s->async_shutdown(tuple);
+        }(),
+        [&]() -> asio::awaitable<void> {
+            tls_stream c(p.io.get_executor(), p.client_ctx);
+            REQUIRE(!(co_await p.connect(c)));
+            REQUIRE(!std::get<0>(co_await c.async_handshake(tuple)));
+            asio::steady_timer soon(p.io, std::chrono::milliseconds(200));
+            soon.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::partial); });
+            char buf[64];
+            std::size_t n = 0;
+            std::tie(first, n) =
+                co_await c.async_read_some(asio::buffer(buf), asio::bind_cancellation_slot(cancel.slot(), tuple));
+            CHECK(n == 0);
+            go.cancel();
+            for (;;) {
+                auto [ec, m] = co_await c.async_read_some(asio::buffer(buf), tuple);
+                later.append(buf, m);
+                if (ec) {
+                    CHECK(ec == asio::error::eof);
+                    break;
+                }
+            }
+            c.next_layer().close();
+        }());
+    CHECK(first == asio::error::operation_aborted);
+    CHECK(later == "after the cancellation");
+}
+
 TEST_CASE("tls_stream: the tcp_stream timer bounds a handshake with a silent peer") {
     tls_peers p;
     error_code ec;
