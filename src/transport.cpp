@@ -257,6 +257,11 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
     // Not http::async_read_some: it reads on until the parser makes progress — a whole header —
     // so a header arriving byte by byte would never re-arm the stall timer. Every transport read
     // that brings bytes is progress (timeouts::stall), so the timer is re-armed per read here.
+    const std::size_t framing_limit = opts.max_header_bytes + 64 * 1024;
+    // Chunk framing may cost several bytes per body byte (1-byte chunks): generous, but finite.
+    const std::uint64_t total_limit =
+        static_cast<std::uint64_t>(opts.max_header_bytes) + 8ull * opts.max_response_bytes + 64 * 1024;
+    std::uint64_t total_read = 0;
     for (;;) {
         if (buffer.size() != 0) {
             error_code pec;
@@ -274,9 +279,22 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
             }
             if (!pec && used != 0) continue;  // more of the buffer may parse now
         }
+        // Beast bounds the header and the body, not chunk-size lines, chunk extensions or
+        // trailers: bound what may wait unparsed, and what one response may cost in all, so that
+        // a hostile server cannot make us buffer without end (found by test/fuzz).
+        if (buffer.size() >= framing_limit) {
+            r.ec = client_error::header_too_large;
+            co_return r;
+        }
+        if (total_read > total_limit) {
+            r.ec = client_error::response_too_large;
+            co_return r;
+        }
         arm(lowest, stall);
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 64 * 1024)), use_tuple);
+        const std::size_t want = std::min<std::size_t>(64 * 1024, framing_limit - buffer.size());
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(want), use_tuple);
         buffer.commit(n);
+        total_read += n;
         if (n > 0) r.response_started = true;
         if (ec == asio::error::eof && parser->got_some()) {
             // A response delimited by the close (no length, not chunked) ends here; else truncated.

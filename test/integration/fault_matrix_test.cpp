@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <sstream>
 #include <thread>
 
@@ -39,18 +40,24 @@ unsigned short free_port() {
     return ntohs(a.sin_port);
 }
 
+/// A listening TCP socket on 127.0.0.1 with a port of the kernel's choosing.
+int listen_loopback(unsigned short& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
 /// A TCP listener on 127.0.0.1 that resets every connection as soon as it is accepted.
 struct resetting_listener {
     resetting_listener() {
-        fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::listen(fd, 16) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        port = ntohs(a.sin_port);
+        fd = listen_loopback(port);
         worker = std::thread([this] {
             for (;;) {
                 int c = ::accept(fd, nullptr, nullptr);
@@ -232,4 +239,44 @@ TEST_CASE("secrets never appear in diagnostics, retry-hook events or exception t
     CHECK_FALSE(seen.empty());
     CHECK(seen.find(key) == std::string::npos);
     CHECK(seen.find("Very-Secret") == std::string::npos);
+}
+
+TEST_CASE("fault matrix: a hostile server's endless chunk extension is bounded (header_too_large)") {
+    // A plain-HTTP server that answers every request with a chunk-size line that never ends.
+    unsigned short port = 0;
+    int fd = listen_loopback(port);
+    std::atomic<std::uint64_t> sent{0};
+    std::thread server([&] {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) return;
+        char req[4096];
+        (void)::recv(c, req, sizeof req, 0);
+        std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;";
+        (void)::send(c, head.data(), head.size(), MSG_NOSIGNAL);
+        std::string junk(64 * 1024, 'x');
+        while (sent < (64u << 20)) {  // stops by itself at 64 MiB, or when the client hangs up
+            auto n = ::send(c, junk.data(), junk.size(), MSG_NOSIGNAL);
+            if (n <= 0) break;
+            sent += static_cast<std::uint64_t>(n);
+        }
+        ::close(c);
+    });
+    livefour::client_options o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(port);
+    o.allow_insecure_http = true;
+    o.creds.appid = test::appid;
+    o.creds.secret_id = test::secret_id;
+    o.creds.secret_key = livefour::secret_string(test::secret_key);
+    o.retry = livefour::retry_policy::no_retry();
+    asio::io_context ioc;
+    livefour::client cl(ioc.get_executor(), o);
+    livefour::diagnostics diag;
+    livefour::digits_request dreq;
+    auto [ec, r] = test::run_bounded(ioc, cl.async_get_digits(std::move(dreq), diag, asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == client_error::header_too_large);
+    cl.close();
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    server.join();
+    CHECK(sent < (64u << 20));  // we hung up long before the server's own bound
 }

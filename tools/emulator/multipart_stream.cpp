@@ -217,6 +217,8 @@ struct multipart_stream_parser::impl {
                 const auto at = pending.find(delimiter);
                 if (at != std::string::npos) {
                     preamble_seen += at;
+                    // Checked here too, so that the outcome does not depend on how the body was sliced.
+                    if (preamble_seen > limits.max_preamble_bytes) return fail("no boundary found in the body");
                     consume(at + delimiter.size());
                     st = state::after_delimiter;
                     break;
@@ -250,7 +252,8 @@ struct multipart_stream_parser::impl {
                 } else {
                     const auto at = pending.find("\r\n\r\n");
                     if (at == std::string::npos) {
-                        if (pending.size() > limits.max_part_header_bytes) return fail("part headers too large");
+                        // Up to 3 bytes of the terminating blank line may already be here.
+                        if (pending.size() > limits.max_part_header_bytes + 3) return fail("part headers too large");
                         return true;
                     }
                     if (at > limits.max_part_header_bytes) return fail("part headers too large");
