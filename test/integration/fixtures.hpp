@@ -101,6 +101,21 @@ struct emulator {
     unsigned short port = 0;
 };
 
+/// The test PKI (test/peers/make_certs.sh: good, wrong-host, expired and untrusted certificates),
+/// made once per test run.
+inline const std::filesystem::path& test_pki() {
+    static temp_dir dir;
+    static bool made = [] {
+        auto [st, out] = run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" +
+                             dir.path().string() + "' 2>&1");
+        INFO(out);
+        REQUIRE(st == 0);
+        return true;
+    }();
+    (void)made;
+    return dir.path();
+}
+
 /// Runs a coroutine to completion on `ioc`, bounded so a hang fails the test instead of CI.
 template <class T>
 T run_bounded(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,

@@ -12,19 +12,7 @@ using livefour::client_error;
 
 namespace {
 
-/// The test PKI, made once per test run by test/peers/make_certs.sh.
-const std::filesystem::path& certs() {
-    static test::temp_dir dir;
-    static bool made = [] {
-        auto [st, out] = test::run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" +
-                                   dir.path().string() + "' 2>&1");
-        INFO(out);
-        REQUIRE(st == 0);
-        return true;
-    }();
-    (void)made;
-    return dir.path();
-}
+const std::filesystem::path& certs() { return test::test_pki(); }
 
 struct python_peer {
     explicit python_peer(const std::string& cert = "server", std::vector<std::string> extra = {}) {

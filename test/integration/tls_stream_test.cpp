@@ -28,18 +28,7 @@ using livefour::detail::tls_stream;
 using error_code = boost::system::error_code;
 constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
 
-const std::filesystem::path& pki() {
-    static test::temp_dir dir;
-    static bool made = [] {
-        auto [st, out] = test::run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" +
-                                   dir.path().string() + "' 2>&1");
-        INFO(out);
-        REQUIRE(st == 0);
-        return true;
-    }();
-    (void)made;
-    return dir.path();
-}
+const std::filesystem::path& pki() { return test::test_pki(); }
 
 /// A TLS server (asio::ssl::stream) and a client context trusting `ca`, on one io_context.
 struct tls_peers {
