@@ -57,8 +57,9 @@ void async_idcard_detect_erased(std::shared_ptr<client_impl>, idcard_detect_requ
 ///
 /// Handlers are never invoked from inside the initiating function; they run through their
 /// associated executor (by default the client's). Per-operation cancellation: bind a cancellation
-/// slot; terminal, partial and total cancellation all stop the operation, close the connection
-/// it was using and complete with `asio::error::operation_aborted`.
+/// slot and emit `terminal` (what cancel_after and the awaitable operators emit): the operation
+/// stops, closes the connection it was using and completes with `asio::error::operation_aborted`.
+/// Connect and exchange also accept partial and total (docs/reference.md, "Cancellation").
 class client {
 public:
     using executor_type = boost::asio::any_io_executor;
