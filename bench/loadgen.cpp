@@ -41,8 +41,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -83,20 +83,34 @@ args parse(int argc, char** argv) {
             if (i + 1 >= argc) usage("missing value after " + k);
             return argv[++i];
         };
-        if (k == "--url") a.url = v();
-        else if (k == "--ca") a.ca = v();
-        else if (k == "--file") a.file = v();
-        else if (k == "--warmup-file") a.warmup_file = v();
-        else if (k == "--mode") a.mode = v();
-        else if (k == "--kind") a.kind = v();
-        else if (k == "--count") a.count = std::stoi(v());
-        else if (k == "--connections") a.connections = std::stoi(v());
-        else if (k == "--threads") a.threads = std::stoi(v());
-        else if (k == "--inflight") a.inflight = std::stoi(v());
-        else if (k == "--buffer") a.buffer = std::stoul(v());
-        else if (k == "--chunked") a.chunked = true;
-        else if (k == "--no-warmup") a.warmup = false;
-        else usage("unknown argument " + k);
+        if (k == "--url")
+            a.url = v();
+        else if (k == "--ca")
+            a.ca = v();
+        else if (k == "--file")
+            a.file = v();
+        else if (k == "--warmup-file")
+            a.warmup_file = v();
+        else if (k == "--mode")
+            a.mode = v();
+        else if (k == "--kind")
+            a.kind = v();
+        else if (k == "--count")
+            a.count = std::stoi(v());
+        else if (k == "--connections")
+            a.connections = std::stoi(v());
+        else if (k == "--threads")
+            a.threads = std::stoi(v());
+        else if (k == "--inflight")
+            a.inflight = std::stoi(v());
+        else if (k == "--buffer")
+            a.buffer = std::stoul(v());
+        else if (k == "--chunked")
+            a.chunked = true;
+        else if (k == "--no-warmup")
+            a.warmup = false;
+        else
+            usage("unknown argument " + k);
     }
     if (a.url.empty()) usage("--url is required");
     return a;
@@ -221,8 +235,8 @@ struct byte_tally {
     }
     std::string json() {
         std::lock_guard lock(mu);
-        return "\"received_total\":" + std::to_string(total) + ",\"received_min\":" +
-               std::to_string(max ? min : 0) + ",\"received_max\":" + std::to_string(max);
+        return "\"received_total\":" + std::to_string(total) + ",\"received_min\":" + std::to_string(max ? min : 0) +
+               ",\"received_max\":" + std::to_string(max);
     }
 };
 
@@ -275,53 +289,56 @@ int cmd_sequential(const args& a) {
     double cpu = 0;
     std::uint64_t created = 0;
 
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        std::optional<livefour::client> pooled;
-        if (!fresh) pooled.emplace(ex, make_options(pooled_args, nullptr, 1));
-        // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
-        const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
-        auto once = [&](livefour::client& c, const std::string& file) {
-            return digits ? digits_once(c, fails) : upload_once(c, file, fails);
-        };
-        if (pooled) {
-            warmup_received = co_await once(*pooled, wfile);
-        } else {
-            livefour::client c(ex, make_options(a, ctx, 1));
-            warmup_received = co_await once(c, wfile);
-            created += c.stats().created;
-        }
-        const double cpu0 = cpu_seconds();
-        for (int i = 0; i < a.count; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            std::optional<livefour::client> pooled;
+            if (!fresh) pooled.emplace(ex, make_options(pooled_args, nullptr, 1));
+            // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
+            const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
+            auto once = [&](livefour::client& c, const std::string& file) {
+                return digits ? digits_once(c, fails) : upload_once(c, file, fails);
+            };
             if (pooled) {
-                auto t0 = clock_type::now();
-                received.push_back(co_await once(*pooled, a.file));
-                secs.push_back(seconds_since(t0));
+                warmup_received = co_await once(*pooled, wfile);
             } else {
                 livefour::client c(ex, make_options(a, ctx, 1));
-                auto t0 = clock_type::now();
-                received.push_back(co_await once(c, a.file));
-                secs.push_back(seconds_since(t0));
+                warmup_received = co_await once(c, wfile);
                 created += c.stats().created;
             }
-        }
-        cpu = cpu_seconds() - cpu0;
-        if (pooled) created = pooled->stats().created;
-    }, asio::detached);
+            const double cpu0 = cpu_seconds();
+            for (int i = 0; i < a.count; ++i) {
+                if (pooled) {
+                    auto t0 = clock_type::now();
+                    received.push_back(co_await once(*pooled, a.file));
+                    secs.push_back(seconds_since(t0));
+                } else {
+                    livefour::client c(ex, make_options(a, ctx, 1));
+                    auto t0 = clock_type::now();
+                    received.push_back(co_await once(c, a.file));
+                    secs.push_back(seconds_since(t0));
+                    created += c.stats().created;
+                }
+            }
+            cpu = cpu_seconds() - cpu0;
+            if (pooled) created = pooled->stats().created;
+        },
+        asio::detached);
     run(io, 1);
 
     const auto size = digits ? 0 : std::filesystem::file_size(a.file);
     double total = 0;
     for (double s : secs) total += s;
-    std::printf("{\"tool\":\"livefour\",\"cmd\":\"%s\",\"mode\":\"%s\",\"file_bytes\":%llu,\"count\":%d,"
-                "\"seconds\":%s,\"received\":%s,\"warmup_received\":%llu,\"gb_per_s\":%.4f,"
-                "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"measured_cpu_s\":%.4f,\"connections_created\":%llu,"
-                "\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
-                a.cmd.c_str(), a.mode.c_str(), (unsigned long long)size, a.count, json_array(secs).c_str(),
-                json_array(received).c_str(), (unsigned long long)warmup_received,
-                total > 0 ? size * secs.size() / total / 1e9 : 0.0, percentile(secs, 0.5) * 1e3,
-                percentile(secs, 0.99) * 1e3, cpu, (unsigned long long)created,
-                (unsigned long long)fails.count, proc_status_kib("VmHWM:"));
+    std::printf(
+        "{\"tool\":\"livefour\",\"cmd\":\"%s\",\"mode\":\"%s\",\"file_bytes\":%llu,\"count\":%d,"
+        "\"seconds\":%s,\"received\":%s,\"warmup_received\":%llu,\"gb_per_s\":%.4f,"
+        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"measured_cpu_s\":%.4f,\"connections_created\":%llu,"
+        "\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
+        a.cmd.c_str(), a.mode.c_str(), (unsigned long long)size, a.count, json_array(secs).c_str(),
+        json_array(received).c_str(), (unsigned long long)warmup_received,
+        total > 0 ? size * secs.size() / total / 1e9 : 0.0, percentile(secs, 0.5) * 1e3, percentile(secs, 0.99) * 1e3,
+        cpu, (unsigned long long)created, (unsigned long long)fails.count, proc_status_kib("VmHWM:"));
     return fails.count ? 1 : 0;
 }
 
@@ -341,8 +358,10 @@ int cmd_small(const args& a) {
             livefour::diagnostics d;
             if (digits) {
                 auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
-                if (ec) fails.add(ec, d);
-                else received.add(received_of(r.message));
+                if (ec)
+                    fails.add(ec, d);
+                else
+                    received.add(received_of(r.message));
             } else {
                 received.add(co_await upload_once(c, a.file, fails));
             }
@@ -355,12 +374,13 @@ int cmd_small(const args& a) {
     run(io, a.threads);
     const double secs = seconds_since(t0), cpu = cpu_seconds() - cpu0;
     const auto st = c.stats();
-    std::printf("{\"tool\":\"livefour\",\"cmd\":\"small\",\"kind\":\"%s\",\"connections\":%d,\"threads\":%d,"
-                "\"count\":%llu,\"seconds\":%.6f,\"req_per_s\":%.1f,%s,"
-                "\"measured_cpu_s\":%.4f,\"connections_created\":%llu,\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
-                a.kind.c_str(), a.connections, a.threads, (unsigned long long)done.load(), secs, done / secs,
-                received.json().c_str(), cpu, (unsigned long long)st.created,
-                (unsigned long long)fails.count, proc_status_kib("VmHWM:"));
+    std::printf(
+        "{\"tool\":\"livefour\",\"cmd\":\"small\",\"kind\":\"%s\",\"connections\":%d,\"threads\":%d,"
+        "\"count\":%llu,\"seconds\":%.6f,\"req_per_s\":%.1f,%s,"
+        "\"measured_cpu_s\":%.4f,\"connections_created\":%llu,\"failures\":%llu,\"vm_hwm_kib\":%ld}\n",
+        a.kind.c_str(), a.connections, a.threads, (unsigned long long)done.load(), secs, done / secs,
+        received.json().c_str(), cpu, (unsigned long long)st.created, (unsigned long long)fails.count,
+        proc_status_kib("VmHWM:"));
     return fails.count ? 1 : 0;
 }
 
@@ -375,11 +395,14 @@ int cmd_concurrency(const args& a) {
     // Warm-up: N requests at once make the pool open N connections.
     if (a.warmup) {
         for (std::size_t i = 0; i < n; ++i)
-            asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-                livefour::diagnostics d;
-                auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
-                if (ec) fails.add(ec, d);
-            }, asio::detached);
+            asio::co_spawn(
+                io,
+                [&]() -> asio::awaitable<void> {
+                    livefour::diagnostics d;
+                    auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
+                    if (ec) fails.add(ec, d);
+                },
+                asio::detached);
         run(io, a.threads);
         io.restart();
     }
@@ -407,16 +430,17 @@ int cmd_concurrency(const args& a) {
     const long hwm = proc_status_kib("VmHWM:");
     const auto size = std::filesystem::file_size(a.file);
     const auto st = c.stats();
-    std::printf("{\"tool\":\"livefour\",\"cmd\":\"concurrency\",\"inflight\":%d,\"threads\":%d,\"warmup\":%s,"
-                "\"file_bytes\":%llu,\"count\":%zu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"p50_ms\":%.3f,"
-                "\"p99_ms\":%.3f,%s,\"measured_cpu_s\":%.4f,\"rss_before_kib\":%ld,"
-                "\"rss_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,\"connections_created\":%llu,"
-                "\"failures\":%llu}\n",
-                a.inflight, a.threads, a.warmup ? "true" : "false", (unsigned long long)size, lat.size(), secs,
-                static_cast<double>(size) * static_cast<double>(lat.size()) / secs / 1e9, percentile(lat, 0.5) * 1e3,
-                percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, rss_before, rss_warm, hwm,
-                static_cast<double>(hwm - rss_before) / static_cast<double>(n), (unsigned long long)st.created,
-                (unsigned long long)fails.count);
+    std::printf(
+        "{\"tool\":\"livefour\",\"cmd\":\"concurrency\",\"inflight\":%d,\"threads\":%d,\"warmup\":%s,"
+        "\"file_bytes\":%llu,\"count\":%zu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"p50_ms\":%.3f,"
+        "\"p99_ms\":%.3f,%s,\"measured_cpu_s\":%.4f,\"rss_before_kib\":%ld,"
+        "\"rss_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,\"connections_created\":%llu,"
+        "\"failures\":%llu}\n",
+        a.inflight, a.threads, a.warmup ? "true" : "false", (unsigned long long)size, lat.size(), secs,
+        static_cast<double>(size) * static_cast<double>(lat.size()) / secs / 1e9, percentile(lat, 0.5) * 1e3,
+        percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, rss_before, rss_warm, hwm,
+        static_cast<double>(hwm - rss_before) / static_cast<double>(n), (unsigned long long)st.created,
+        (unsigned long long)fails.count);
     return fails.count ? 1 : 0;
 }
 

@@ -14,7 +14,7 @@
 //
 // Replies (every one carries "received", the decoded body bytes of that request):
 //   POST /face/livegetfour  {"code":0,"message":"received=N","data":{"validate_data":"1234"},"received":N}
-//   POST anything else      {"code":0,"message":"received=N","data":{"live_status":0,"live_msg":"received=N"},"received":N}
+//   POST anything else {"code":0,"message":"received=N","data":{"live_status":0,"live_msg":"received=N"},"received":N}
 //   A target under /close/ is answered with `Connection: close` and the connection is closed.
 //   GET  /stats             {"requests":..,"body_bytes":..,"connections":..,"tls_handshakes":..,"tls_resumed":..,...}
 //
@@ -222,8 +222,8 @@ SSL_CTX* make_tls(const std::string& cert, const std::string& key, std::size_t r
     if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) die("cannot load " + key);
     // Clients close pooled connections without close_notify: that is an EOF, not an error.
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     // Few, large recv calls: OpenSSL reads ahead into a record-layer buffer of this size.
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_default_read_buffer_len(ctx, read_buffer);
@@ -271,10 +271,10 @@ int loopback_test(std::size_t write_size, std::uint64_t total) {
     const double secs = std::chrono::duration<double>(t1 - t0).count();
     auto tv = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
     const double cpu = tv(r1.ru_utime) - tv(r0.ru_utime) + tv(r1.ru_stime) - tv(r0.ru_stime);
-    std::printf("{\"write_bytes\":%zu,\"bytes\":%llu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"writer_cpu_s_per_gb\":%.4f,"
-                "\"calls\":%llu}\n",
-                write_size, (unsigned long long)sent, secs, sent / secs / 1e9, cpu / (sent / 1e9),
-                (unsigned long long)calls);
+    std::printf(
+        "{\"write_bytes\":%zu,\"bytes\":%llu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"writer_cpu_s_per_gb\":%.4f,"
+        "\"calls\":%llu}\n",
+        write_size, (unsigned long long)sent, secs, sent / secs / 1e9, cpu / (sent / 1e9), (unsigned long long)calls);
     return 0;
 }
 
@@ -290,17 +290,24 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) die("missing value after " + a);
             return argv[++i];
         };
-        if (a == "--host") host = next();
-        else if (a == "--port") port = std::stoi(next());
-        else if (a == "--cert") cert = next();
-        else if (a == "--key") key = next();
-        else if (a == "--threads") threads = std::max(1, std::stoi(next()));
-        else if (a == "--read-buffer") read_buffer = std::stoul(next());
+        if (a == "--host")
+            host = next();
+        else if (a == "--port")
+            port = std::stoi(next());
+        else if (a == "--cert")
+            cert = next();
+        else if (a == "--key")
+            key = next();
+        else if (a == "--threads")
+            threads = std::max(1, std::stoi(next()));
+        else if (a == "--read-buffer")
+            read_buffer = std::stoul(next());
         else if (a == "--loopback-test") {
             std::size_t w = std::stoul(next());
             std::uint64_t mib = std::stoull(next());
             return loopback_test(w, mib << 20);
-        } else die("unknown argument " + a);
+        } else
+            die("unknown argument " + a);
     }
     if (cert.empty() != key.empty()) die("--cert and --key go together");
     ::signal(SIGPIPE, SIG_IGN);
@@ -345,4 +352,3 @@ int main(int argc, char** argv) {
     for (std::size_t t = 1; t < workers.size(); ++t) pool.emplace_back([w = workers[t].get()] { w->run(); });
     workers[0]->run();
 }
-

@@ -67,12 +67,12 @@ void complete_request(conn& c) {
         respond(c, 200, "OK", stats_json());
     } else if (c.target.ends_with("/livegetfour")) {
         respond(c, 200, "OK",
-                "{\"code\":0,\"message\":\"received=" + n + "\",\"data\":{\"validate_data\":\"1234\"},\"received\":" +
-                    n + "}");
+                "{\"code\":0,\"message\":\"received=" + n +
+                    "\",\"data\":{\"validate_data\":\"1234\"},\"received\":" + n + "}");
     } else {
         respond(c, 200, "OK",
-                "{\"code\":0,\"message\":\"received=" + n + "\",\"data\":{\"live_status\":0,\"live_msg\":\"received=" +
-                    n + "\"},\"received\":" + n + "}");
+                "{\"code\":0,\"message\":\"received=" + n +
+                    "\",\"data\":{\"live_status\":0,\"live_msg\":\"received=" + n + "\"},\"received\":" + n + "}");
     }
     c.ph = conn::phase::head;
     c.head.clear();
@@ -122,8 +122,10 @@ bool parse_head(conn& c) {
         } else if (iequals(name, "expect")) {
             expect_continue = iequals(value, "100-continue");
         } else if (iequals(name, "connection")) {
-            if (icontains(value, "close")) c.keep_alive = false;
-            else if (icontains(value, "keep-alive")) c.keep_alive = true;
+            if (icontains(value, "close"))
+                c.keep_alive = false;
+            else if (icontains(value, "keep-alive"))
+                c.keep_alive = true;
         }
     }
     // A target under /close/ asks for a new connection per request (what a server that does not
@@ -197,9 +199,10 @@ bool feed(conn& c, const char* p, std::size_t n) {
             if (line.empty() || line.size() > 15) return protocol_error(c, "bad chunk size");
             std::uint64_t size = 0;
             for (char ch : line) {
-                int d = (ch >= '0' && ch <= '9') ? ch - '0'
+                int d = (ch >= '0' && ch <= '9')   ? ch - '0'
                         : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
-                        : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
+                        : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10
+                                                   : -1;
                 if (d < 0) return protocol_error(c, "bad chunk size");
                 size = size * 16 + static_cast<unsigned>(d);
             }

@@ -16,8 +16,8 @@ namespace sink {
 
 /// What the sink has seen since it started (GET /stats).
 struct counters {
-    std::atomic<std::uint64_t> requests{0}, body_bytes{0}, connections{0}, tls_handshakes{0},
-        tls_resumed{0}, continues{0}, chunked{0}, protocol_errors{0};
+    std::atomic<std::uint64_t> requests{0}, body_bytes{0}, connections{0}, tls_handshakes{0}, tls_resumed{0},
+        continues{0}, chunked{0}, protocol_errors{0};
 };
 extern counters stats;
 
@@ -35,13 +35,13 @@ struct conn {
     std::uint32_t events = 0;      // epoll interest currently registered
 
     phase ph = phase::head;
-    std::string head;              // header bytes, or the current chunk-size / trailer line
-    std::uint64_t remaining = 0;   // body bytes (Content-Length) or chunk bytes left
-    std::uint64_t received = 0;    // decoded body bytes of the current request
+    std::string head;             // header bytes, or the current chunk-size / trailer line
+    std::uint64_t remaining = 0;  // body bytes (Content-Length) or chunk bytes left
+    std::uint64_t received = 0;   // decoded body bytes of the current request
     std::string method, target;
     bool keep_alive = true;
 
-    std::string out;               // response bytes not yet written
+    std::string out;  // response bytes not yet written
     std::size_t out_off = 0;
 
     ~conn() {

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, then
+#   0. the format check (scripts/format.sh --check: .clang-format applied to every C++ source);
 #   1. the release build and its whole suite (unit, integration over real sockets, peers,
 #      emulator, examples, packaging);
 #   2. an ASan+UBSan build (halt on the first error) running unit and integration tests;
 #   3. a TSan build running the tests that share clients between threads and cancel across them.
-# Stages can be picked: scripts/test.sh [release] [asan] [tsan]   (default: all three).
+# Stages can be picked: scripts/test.sh [format] [release] [asan] [tsan]   (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 stages=("$@")
-((${#stages[@]})) || stages=(release asan tsan)
+((${#stages[@]})) || stages=(format release asan tsan)
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -21,8 +22,10 @@ san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator li
 
 for stage in "${stages[@]}"; do
   echo "== livefour tests: $stage"
-  cmake --preset "$stage" >/dev/null
+  [[ $stage == format ]] || cmake --preset "$stage" >/dev/null
   case "$stage" in
+    format)
+      scripts/format.sh --check ;;
     release)
       cmake --build --preset release
       ctest --preset release -LE concurrency ;;

@@ -35,8 +35,8 @@ struct op_record {
 
 struct client_impl {
     client_impl(asio::any_io_executor e, client_options o)
-        : ex(std::move(e)), opts(std::move(o)), sign(opts.creds, opts.signing),
-          tls_ctx(init_endpoint()), connections(ex, tls_ctx.get(), opts.pool),
+        : ex(std::move(e)), opts(std::move(o)), sign(opts.creds, opts.signing), tls_ctx(init_endpoint()),
+          connections(ex, tls_ctx.get(), opts.pool),
           budget(opts.budget ? opts.budget : std::make_shared<retry_budget>()) {}
 
     std::shared_ptr<ssl::context> init_endpoint() {
@@ -181,10 +181,10 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
                 accept_all_cancellation(exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes)),
                 asio::use_awaitable);
         else
-            r = co_await asio::co_spawn(
-                slot.conn->strand,
-                accept_all_cancellation(exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes)),
-                asio::use_awaitable);
+            r = co_await asio::co_spawn(slot.conn->strand,
+                                        accept_all_cancellation(exchange(*conn.plain, conn.lowest(), conn.buffer, req,
+                                                                         self.opts, on_body_bytes)),
+                                        asio::use_awaitable);
         r.connection_reused = reused;
         // A cancellation that arrived while no socket operation was pending (between two writes of
         // the connection's strand, or just as the reply completed) still wins: the caller asked for
@@ -265,14 +265,16 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
         self.budget->record_failure();
         if (!should_retry(policy, info)) {  // retryable, but this was the last attempt allowed
             if (policy.max_attempts == 1) co_return std::tuple{ec, std::move(out)};  // retries are off
-            diag.set_client_message("gave up after " + std::to_string(attempt) + " attempts; last error: " +
-                                    ec.message() + " [" + ec.category().name() + ":" +
+            diag.set_client_message("gave up after " + std::to_string(attempt) +
+                                    " attempts; last error: " + ec.message() + " [" + ec.category().name() + ":" +
                                     std::to_string(ec.value()) + "]");
             co_return std::tuple{error_code(client_error::retries_exhausted), std::move(out)};
         }
         if (!self.budget->allow_retry()) {
-            diag.set_client_message("not retried: the client's retry budget is exhausted (most recent attempts "
-                                    "failed); last error: " + ec.message());
+            diag.set_client_message(
+                "not retried: the client's retry budget is exhausted (most recent attempts "
+                "failed); last error: " +
+                ec.message());
             co_return std::tuple{ec, std::move(out)};
         }
         const auto delay = backoff_delay(policy, attempt, ec);
@@ -284,8 +286,8 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
     }
 }
 
-asio::awaitable<std::tuple<error_code, digits_result>> run_digits(std::shared_ptr<client_impl> self,
-                                                                  digits_request req, diagnostics& diag) {
+asio::awaitable<std::tuple<error_code, digits_result>> run_digits(std::shared_ptr<client_impl> self, digits_request req,
+                                                                  diagnostics& diag) {
     digits_result out;
     if (req.seq && has_control_chars(*req.seq)) {
         diag.set_client_message("seq contains control characters");
@@ -345,9 +347,9 @@ asio::awaitable<std::tuple<error_code, detect_result>> run_detect(std::shared_pt
     if (auto ec = form->prepare()) co_return fail(ec, form->error_detail());
     const auto length = form->content_length();
     if (length && self->opts.max_upload_bytes && *length > self->opts.max_upload_bytes)
-        co_return fail(client_error::upload_too_large,
-                       "request body of " + std::to_string(*length) + " bytes exceeds max_upload_bytes (" +
-                           std::to_string(self->opts.max_upload_bytes) + ")");
+        co_return fail(client_error::upload_too_large, "request body of " + std::to_string(*length) +
+                                                           " bytes exceeds max_upload_bytes (" +
+                                                           std::to_string(self->opts.max_upload_bytes) + ")");
 
     http::request<multipart_body> hreq;
     common_headers(*self, hreq, api);
@@ -372,11 +374,11 @@ asio::awaitable<std::tuple<error_code, detect_result>> run_detect(std::shared_pt
         return ec;
     };
 
-    auto result = co_await with_retries<detect_result>(
-        *self, hreq, diag, /*idempotent=*/false, rewind, on_bytes,
-        [&](std::string_view body, int status, detect_result& o, diagnostics& d) {
-            return parse_detect_response(body, status, o, d);
-        });
+    auto result =
+        co_await with_retries<detect_result>(*self, hreq, diag, /*idempotent=*/false, rewind, on_bytes,
+                                             [&](std::string_view body, int status, detect_result& o, diagnostics& d) {
+                                                 return parse_detect_response(body, status, o, d);
+                                             });
     // A source problem found while streaming (e.g. the file changed size) explains itself best.
     if (auto& ec = std::get<0>(result); ec && ec.category() == client_category() && !form->error_detail().empty())
         diag.set_client_message(form->error_detail());
@@ -513,8 +515,7 @@ void client::close() {
         ops = impl_->ops;
     }
     impl_->connections.close();
-    for (auto& r : ops)
-        boost::asio::post(r->strand, [r] { r->signal.emit(boost::asio::cancellation_type::terminal); });
+    for (auto& r : ops) boost::asio::post(r->strand, [r] { r->signal.emit(boost::asio::cancellation_type::terminal); });
 }
 
 pool_stats client::stats() const { return impl_ ? impl_->connections.stats() : pool_stats{}; }

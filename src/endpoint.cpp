@@ -64,9 +64,7 @@ error_code parse_endpoint(std::string_view url, bool allow_http, endpoint_info& 
     } else {
         out.port = default_port;
     }
-    std::string host_for_header = u.host_type() == boost::urls::host_type::ipv6
-                                      ? "[" + out.host + "]"
-                                      : out.host;
+    std::string host_for_header = u.host_type() == boost::urls::host_type::ipv6 ? "[" + out.host + "]" : out.host;
     out.host_header = out.port == default_port ? host_for_header : host_for_header + ":" + out.port;
     out.base_path = std::string(u.encoded_path());
     while (!out.base_path.empty() && out.base_path.back() == '/') out.base_path.pop_back();

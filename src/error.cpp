@@ -112,7 +112,8 @@ const char* client_message_of(client_error e) noexcept {
     case client_error::insecure_http_refused: return "http:// endpoint refused (allow_insecure_http is off)";
     case client_error::missing_credentials: return "appid, secret_id or secret_key is empty";
     case client_error::invalid_argument: return "invalid argument";
-    case client_error::invalid_field: return "field contains a forbidden character (a control character, or & or = in a signed field)";
+    case client_error::invalid_field:
+        return "field contains a forbidden character (a control character, or & or = in a signed field)";
     case client_error::file_not_found: return "file not found";
     case client_error::file_unreadable: return "file unreadable";
     case client_error::file_changed_size: return "file changed size during upload";
@@ -144,14 +145,29 @@ const char* client_message_of(client_error e) noexcept {
 
 std::optional<condition> api_condition(int code) noexcept {
     switch (code) {
-    case 4: case 5: case 6: case 9: case 10: case 11: case 12: case 13: case 14: case 16: case 24:
-        return condition::auth;
+    case 4:
+    case 5:
+    case 6:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 13:
+    case 14:
+    case 16:
+    case 24: return condition::auth;
     case 15: return condition::rate_limit;
-    case 3: case 21: case 23: return condition::bad_request;
-    case 107: case 108: case 213: case -1200: case -5802: return condition::server;
+    case 3:
+    case 21:
+    case 23: return condition::bad_request;
+    case 107:
+    case 108:
+    case 213:
+    case -1200:
+    case -5802: return condition::server;
     default: break;
     }
-    if (code <= -1101 && code >= -1109) return condition::verdict;   // the media did not yield a face
+    if (code <= -1101 && code >= -1109) return condition::verdict;      // the media did not yield a face
     if (code <= -1300 && code >= -1403) return condition::bad_request;  // the request's inputs
     if (code <= -5800 && code >= -5899) return condition::identity;
     if ((code <= -4000 && code >= -4999) || (code <= -5000 && code >= -5099)) return condition::verdict;
@@ -160,8 +176,7 @@ std::optional<condition> api_condition(int code) noexcept {
 
 condition client_condition(client_error e) noexcept {
     switch (e) {
-    case client_error::missing_credentials:
-        return condition::auth;
+    case client_error::missing_credentials: return condition::auth;
     case client_error::bad_endpoint:
     case client_error::insecure_http_refused:
     case client_error::invalid_argument:
@@ -171,16 +186,13 @@ condition client_condition(client_error e) noexcept {
     case client_error::file_changed_size:
     case client_error::source_failed:
     case client_error::upload_too_large:
-    case client_error::invalid_signature_validity:
-        return condition::bad_request;
+    case client_error::invalid_signature_validity: return condition::bad_request;
     case client_error::response_too_large:
     case client_error::header_too_large:
     case client_error::non_json_response:
-    case client_error::malformed_response:
-        return condition::server;
+    case client_error::malformed_response: return condition::server;
     case client_error::similarity_below_threshold:
-    case client_error::comparison_missing:
-        return condition::verdict;
+    case client_error::comparison_missing: return condition::verdict;
     case client_error::resolve_timeout:
     case client_error::connect_timeout:
     case client_error::handshake_timeout:
@@ -193,8 +205,7 @@ condition client_condition(client_error e) noexcept {
     case client_error::tls_certificate_expired:
     case client_error::tls_hostname_mismatch:
     case client_error::tls_untrusted_certificate:
-    case client_error::connection_closed:
-        return condition::transport;
+    case client_error::connection_closed: return condition::transport;
     }
     return condition::transport;
 }
@@ -305,10 +316,8 @@ bool is_retryable(const error_code& ec) noexcept {
         case client_error::resolve_timeout:
         case client_error::connect_timeout:
         case client_error::handshake_timeout:
-        case client_error::connection_closed:
-            return true;
-        default:
-            return false;
+        case client_error::connection_closed: return true;
+        default: return false;
         }
     }
     return is_transient_network_error(ec);
@@ -329,12 +338,10 @@ bool is_fatal_for_connection(const error_code& ec) noexcept {
         case client_error::upload_too_large:
         case client_error::invalid_signature_validity:
         case client_error::similarity_below_threshold:
-        case client_error::comparison_missing:
-            return false;
+        case client_error::comparison_missing: return false;
         // Everything else happened mid-exchange (a half-sent body, an unread or unparsable reply):
         // reusing the stream could desynchronise the next request. Closing costs one reconnect.
-        default:
-            return true;
+        default: return true;
         }
     }
     // Transport, TLS, timeout, cancellation and HTTP parse errors of Asio/Beast.

@@ -75,10 +75,18 @@ struct multipart_access {
 
 std::string_view content_type_for(std::string_view filename) noexcept {
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> table{{
-        {"mp4", "video/mp4"},        {"flv", "video/x-flv"},       {"webm", "video/webm"},
-        {"mov", "video/quicktime"},  {"avi", "video/x-msvideo"},   {"3gp", "video/3gpp"},
-        {"mkv", "video/x-matroska"}, {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
-        {"png", "image/png"},        {"bmp", "image/bmp"},         {"", ""},
+        {"mp4", "video/mp4"},
+        {"flv", "video/x-flv"},
+        {"webm", "video/webm"},
+        {"mov", "video/quicktime"},
+        {"avi", "video/x-msvideo"},
+        {"3gp", "video/3gpp"},
+        {"mkv", "video/x-matroska"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"png", "image/png"},
+        {"bmp", "image/bmp"},
+        {"", ""},
     }};
     const auto dot = filename.rfind('.');
     if (dot != std::string_view::npos && dot + 1 < filename.size()) {
@@ -99,8 +107,7 @@ body_source::body_source(kind k, std::string filename, std::string content_type)
     if (content_type_.empty()) content_type_ = std::string(content_type_for(filename_));
 }
 
-body_source body_source::file(std::filesystem::path path, std::string content_type,
-                              std::string filename) {
+body_source body_source::file(std::filesystem::path path, std::string content_type, std::string filename) {
     if (filename.empty()) filename = path.filename().string();
     body_source s(kind::file, std::move(filename), std::move(content_type));
     s.path_ = std::move(path);
@@ -108,8 +115,7 @@ body_source body_source::file(std::filesystem::path path, std::string content_ty
 }
 
 body_source body_source::memory(std::string bytes, std::string filename, std::string content_type) {
-    return memory(std::make_shared<const std::string>(std::move(bytes)), std::move(filename),
-                  std::move(content_type));
+    return memory(std::make_shared<const std::string>(std::move(bytes)), std::move(filename), std::move(content_type));
 }
 
 body_source body_source::memory(std::shared_ptr<const std::string> bytes, std::string filename,
@@ -119,8 +125,7 @@ body_source body_source::memory(std::shared_ptr<const std::string> bytes, std::s
     return s;
 }
 
-body_source body_source::custom(std::shared_ptr<byte_source> src, std::string filename,
-                                std::string content_type) {
+body_source body_source::custom(std::shared_ptr<byte_source> src, std::string filename, std::string content_type) {
     body_source s(kind::custom, std::move(filename), std::move(content_type));
     s.custom_ = std::move(src);
     return s;
@@ -135,8 +140,7 @@ constexpr std::size_t min_buffer = 16 * 1024;
 constexpr std::size_t max_buffer = 4 * 1024 * 1024;
 
 std::string random_boundary() {
-    static constexpr std::string_view alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string out = "livefour-";
     std::array<unsigned char, 64> raw{};
     while (out.size() < 9 + 32) {
@@ -200,11 +204,10 @@ std::string multipart_form::content_type() const {
     // (Python takes it for RFC 2231 charset'lang'value syntax). Quoting is always legal, so
     // anything beyond [A-Za-z0-9._-] is quoted; the default random boundary never needs it.
     const bool quote = !std::all_of(boundary_.begin(), boundary_.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-';
     });
-    return quote ? "multipart/form-data; boundary=\"" + boundary_ + "\""
-                 : "multipart/form-data; boundary=" + boundary_;
+    return quote ? "multipart/form-data; boundary=\"" + boundary_ + "\"" : "multipart/form-data; boundary=" + boundary_;
 }
 
 std::optional<std::uint64_t> multipart_form::content_length() const noexcept {
@@ -221,10 +224,8 @@ error_code multipart_form::prepare() {
     state_.reset();
     error_detail_.clear();
 
-    if (boundary_.empty() || boundary_.size() > 70 ||
-        !std::all_of(boundary_.begin(), boundary_.end(), is_bchar))
-        return fail(client_error::invalid_argument,
-                    "boundary must be 1-70 characters of [A-Za-z0-9'()+_,-./:=?]");
+    if (boundary_.empty() || boundary_.size() > 70 || !std::all_of(boundary_.begin(), boundary_.end(), is_bchar))
+        return fail(client_error::invalid_argument, "boundary must be 1-70 characters of [A-Za-z0-9'()+_,-./:=?]");
     if (parts_.empty()) return fail(client_error::invalid_argument, "a form needs at least one part");
 
     const std::string delimiter = "--" + boundary_;
@@ -248,10 +249,8 @@ error_code multipart_form::prepare() {
         } else {
             const auto& src = *p.source;
             if (has_line_break_or_nul(src.filename()) || has_line_break_or_nul(src.content_type()))
-                return fail(client_error::invalid_field,
-                            pp.label + ": CR/LF/NUL in the filename or content type");
-            pp.head += "; filename=" + quote_param(src.filename()) +
-                       "\r\nContent-Type: " + src.content_type();
+                return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the filename or content type");
+            pp.head += "; filename=" + quote_param(src.filename()) + "\r\nContent-Type: " + src.content_type();
             if (src.is_file()) {
                 const auto& path = *src.path();
                 pp.label += " (" + path.string() + ")";
@@ -267,8 +266,7 @@ error_code multipart_form::prepare() {
                 struct stat sb {};
                 if (::fstat(fd, &sb) != 0)
                     return fail(client_error::file_unreadable, pp.label + ": fstat: " + detail::errno_text(errno));
-                if (!S_ISREG(sb.st_mode))
-                    return fail(client_error::file_unreadable, pp.label + ": not a regular file");
+                if (!S_ISREG(sb.st_mode)) return fail(client_error::file_unreadable, pp.label + ": not a regular file");
                 pp.size = static_cast<std::uint64_t>(sb.st_size);
             } else if (const auto& bytes = detail::multipart_access::bytes(src)) {
                 pp.bytes = bytes;
@@ -313,8 +311,7 @@ error_code multipart_form::prepare() {
 
 namespace detail {
 
-multipart_encoder::multipart_encoder(std::shared_ptr<multipart_form> form) noexcept
-    : form_(std::move(form)) {}
+multipart_encoder::multipart_encoder(std::shared_ptr<multipart_form> form) noexcept : form_(std::move(form)) {}
 multipart_encoder::~multipart_encoder() = default;
 multipart_encoder::multipart_encoder(multipart_encoder&&) noexcept = default;
 multipart_encoder& multipart_encoder::operator=(multipart_encoder&&) noexcept = default;
@@ -348,9 +345,9 @@ void multipart_encoder::start(error_code& ec) {
             return;
         }
         if (static_cast<std::uint64_t>(sb.st_size) != *p.size) {
-            ec = fail(client_error::file_changed_size,
-                      p.label + ": size changed from " + std::to_string(*p.size) + " to " +
-                          std::to_string(sb.st_size) + " bytes since prepare()");
+            ec = fail(client_error::file_changed_size, p.label + ": size changed from " + std::to_string(*p.size) +
+                                                           " to " + std::to_string(sb.st_size) +
+                                                           " bytes since prepare()");
             return;
         }
     }
@@ -405,8 +402,7 @@ error_code multipart_encoder::step(std::size_t& n) {
             off_ = 0;
         }
         return {};
-    case phase::body:
-        return body_step(n);
+    case phase::body: return body_step(n);
     case phase::tail:
         if (copy_from("\r\n", n)) {
             off_ = 0;
@@ -416,8 +412,7 @@ error_code multipart_encoder::step(std::size_t& n) {
     case phase::closing:
         if (copy_from(state_->closing, n)) phase_ = phase::done;
         return {};
-    case phase::done:
-        break;
+    case phase::done: break;
     }
     return {};
 }
@@ -430,8 +425,7 @@ error_code multipart_encoder::body_step(std::size_t& n) {
     };
     auto changed = [&](const char* how) {
         return fail(client_error::file_changed_size,
-                    p.label + ": " + how + " than the " + std::to_string(*p.size) +
-                        " bytes it had at prepare()");
+                    p.label + ": " + how + " than the " + std::to_string(*p.size) + " bytes it had at prepare()");
     };
     char* out = buf_.get() + n;
     const std::size_t room = cap_ - n;
@@ -476,12 +470,10 @@ error_code multipart_encoder::body_step(std::size_t& n) {
             finish();
             return {};
         }
-        const auto want = p.size ? static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_))
-                                 : room;
+        const auto want = p.size ? static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_)) : room;
         const auto r = p.custom->read(std::span<char>(out, want), ec);
         if (ec) return fail(client_error::source_failed, p.label + ": read: " + ec.message());
-        if (r > want)
-            return fail(client_error::source_failed, p.label + ": read() returned more than asked");
+        if (r > want) return fail(client_error::source_failed, p.label + ": read() returned more than asked");
         if (r == 0) {
             if (p.size) return changed("shorter");
             finish();

@@ -96,8 +96,9 @@ asio::awaitable<pool::lease> pool::acquire(std::chrono::milliseconds wait) {
             const bool has_conn = handed != nullptr;
             release(std::move(handed), has_conn);
         }
-        co_return lease{timed_out ? error_code(client_error::pool_wait_timeout) : error_code(asio::error::operation_aborted),
-                        nullptr};
+        co_return lease{
+            timed_out ? error_code(client_error::pool_wait_timeout) : error_code(asio::error::operation_aborted),
+            nullptr};
     }
     co_return lease{ec, std::move(got)};
 }

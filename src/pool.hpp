@@ -74,7 +74,7 @@ private:
     mutable std::mutex mu_;
     std::vector<connection_ptr> idle_;  // most recently used at the back
     std::deque<std::shared_ptr<waiter>> waiters_;
-    std::size_t open_ = 0;              // slots taken: in use + idle
+    std::size_t open_ = 0;  // slots taken: in use + idle
     bool closed_ = false;
     pool_stats stats_;
 };

@@ -37,11 +37,9 @@ failure_kind classify_client_error(client_error e) noexcept {
     switch (e) {
     case client_error::resolve_timeout:
     case client_error::connect_timeout:
-    case client_error::handshake_timeout:
-        return failure_kind::before_request;
+    case client_error::handshake_timeout: return failure_kind::before_request;
     case client_error::stall_timeout:
-    case client_error::connection_closed:
-        return failure_kind::during_exchange;
+    case client_error::connection_closed: return failure_kind::during_exchange;
     // Waiting for a connection again would only repeat a wait the caller already bounded; a
     // saturated pool is relieved by fewer requests, not more.
     case client_error::pool_wait_timeout:
@@ -73,8 +71,7 @@ failure_kind classify_client_error(client_error e) noexcept {
     case client_error::malformed_response:
     // Verdicts are answers, not failures of the call.
     case client_error::similarity_below_threshold:
-    case client_error::comparison_missing:
-        return failure_kind::never;
+    case client_error::comparison_missing: return failure_kind::never;
     }
     return failure_kind::never;
 }
@@ -88,8 +85,8 @@ failure_kind classify_foreign_error(const error_code& ec) noexcept {
         return failure_kind::before_request;
 
     // A dead or dying connection: its phase decides.
-    if (ec == ae::connection_reset || ec == ae::connection_aborted || ec == ae::broken_pipe ||
-        ec == ae::eof || ec == ae::timed_out || ec == ae::network_down || ec == ae::network_reset ||
+    if (ec == ae::connection_reset || ec == ae::connection_aborted || ec == ae::broken_pipe || ec == ae::eof ||
+        ec == ae::timed_out || ec == ae::network_down || ec == ae::network_reset ||
         ec == boost::asio::ssl::error::stream_truncated || ec == boost::beast::error::timeout ||
         ec == http::error::end_of_stream || ec == http::error::partial_message)
         return failure_kind::during_exchange;
@@ -114,10 +111,8 @@ bool default_rules(const retry_policy& policy, const attempt_info& info) {
     const auto kind = ec.category() == client_category() ? classify_client_error(static_cast<client_error>(ec.value()))
                                                          : classify_foreign_error(ec);
     switch (kind) {
-    case failure_kind::never:
-        return false;
-    case failure_kind::before_request:
-        return true;
+    case failure_kind::never: return false;
+    case failure_kind::before_request: return true;
     case failure_kind::during_exchange:
         // A reply that began and broke: the server has processed the request.
         if (info.response_started) return info.idempotent;
@@ -197,12 +192,12 @@ std::int64_t to_milli(double tokens) { return std::llround(tokens * 1000.0); }
 
 }  // namespace
 
-retry_budget::retry_budget(double max_tokens, double token_ratio)
-    : max_milli_(0), ratio_milli_(0), milli_(0) {
+retry_budget::retry_budget(double max_tokens, double token_ratio) : max_milli_(0), ratio_milli_(0), milli_(0) {
     // Negated comparisons so that NaN fails them.
     if (!(max_tokens > 0.0 && max_tokens <= 1e9) || !(token_ratio >= 0.0 && token_ratio <= max_tokens))
-        throw boost::system::system_error(make_error_code(client_error::invalid_argument),
-                                          "retry_budget: need 0 < max_tokens <= 1e9 and 0 <= token_ratio <= max_tokens");
+        throw boost::system::system_error(
+            make_error_code(client_error::invalid_argument),
+            "retry_budget: need 0 < max_tokens <= 1e9 and 0 <= token_ratio <= max_tokens");
     max_milli_ = std::max<std::int64_t>(to_milli(max_tokens), 1);
     ratio_milli_ = to_milli(token_ratio);
     milli_.store(max_milli_, std::memory_order_relaxed);
@@ -225,6 +220,8 @@ void retry_budget::record_success() noexcept {
     }
 }
 
-double retry_budget::tokens() const noexcept { return static_cast<double>(milli_.load(std::memory_order_relaxed)) / 1000.0; }
+double retry_budget::tokens() const noexcept {
+    return static_cast<double>(milli_.load(std::memory_order_relaxed)) / 1000.0;
+}
 
 }  // namespace livefour

@@ -193,10 +193,7 @@ std::string header_value(std::string_view key, const std::string& plain) {
 }  // namespace
 
 signer::signer(credentials creds, signer_options opts)
-    : creds_(std::move(creds)),
-      validity_(opts.validity),
-      margin_(opts.refresh_margin),
-      clock_(std::move(opts.clock)),
+    : creds_(std::move(creds)), validity_(opts.validity), margin_(opts.refresh_margin), clock_(std::move(opts.clock)),
       random_(std::move(opts.random)) {
     if (creds_.appid.empty()) fail(client_error::missing_credentials, "livefour::signer: appid is empty");
     if (creds_.secret_id.empty()) fail(client_error::missing_credentials, "livefour::signer: secret_id is empty");

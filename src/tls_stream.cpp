@@ -93,10 +93,8 @@ struct tls_bio {
         switch (cmd) {
         case BIO_CTRL_FLUSH:  // OpenSSL flushes after each handshake flight; we send on return
             return 1;
-        case BIO_CTRL_PENDING:
-            return static_cast<long>(s.in_end_ - s.in_begin_);
-        case BIO_CTRL_WPENDING:
-            return static_cast<long>(s.out_end_ - s.out_begin_);
+        case BIO_CTRL_PENDING: return static_cast<long>(s.in_end_ - s.in_begin_);
+        case BIO_CTRL_WPENDING: return static_cast<long>(s.out_end_ - s.out_begin_);
         default:  // no kTLS, no push/pop, no datagram controls
             return 0;
         }
@@ -179,13 +177,11 @@ tls_stream::error_code tls_stream::failure(int ssl_error) {
         return std::make_error_code(std::errc::not_enough_memory);
     }
     switch (ssl_error) {
-    case SSL_ERROR_ZERO_RETURN:
-        return map_eof(asio::error::eof);
+    case SSL_ERROR_ZERO_RETURN: return map_eof(asio::error::eof);
     case SSL_ERROR_SYSCALL:
         if (e == 0) return asio::ssl::error::unspecified_system_error;
         [[fallthrough]];
-    default:
-        return {static_cast<int>(e), asio::error::get_ssl_category()};
+    default: return {static_cast<int>(e), asio::error::get_ssl_category()};
     }
 }
 

@@ -25,8 +25,8 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -85,8 +85,8 @@ public:
         const auto end = boost::asio::buffer_sequence_end(buffers);
         for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end && first.size() == 0; ++it)
             first = boost::asio::mutable_buffer(*it);
-        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(io_op<read_step>(*this, {first}),
-                                                                                 token, next_);
+        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(io_op<read_step>(*this, {first}), token,
+                                                                                next_);
     }
 
     /// Encrypts all of `buffers` (up to max_write_plaintext) and writes the records with as few
@@ -186,8 +186,7 @@ private:
                 }
                 owns_stream = true;
                 return run(self, true);
-            case io::posted:
-                return finish(self);
+            case io::posted: return finish(self);
             case io::writing:
                 if (ec) {
                     s.discard_output();  // the stream is broken: never send the rest of a record later
@@ -224,8 +223,7 @@ private:
             pending = step(s, result, bytes);
             switch (pending) {
             case want::output:
-            case want::output_and_retry:
-                return write_more(self);
+            case want::output_and_retry: return write_more(self);
             case want::input_and_retry:
                 state = io::reading;
                 // A read that waits for the peer can stop at any point without losing anything
@@ -252,7 +250,8 @@ private:
         template <class Self>
         void post_completion(Self& self) {
             state = io::posted;
-            boost::asio::post(s.next_.get_executor(), boost::asio::append(std::move(self), error_code{}, std::size_t{0}));
+            boost::asio::post(s.next_.get_executor(),
+                              boost::asio::append(std::move(self), error_code{}, std::size_t{0}));
         }
 
         template <class Self>
@@ -269,7 +268,7 @@ private:
     next_layer_type next_;
     SSL* ssl_ = nullptr;
     bool busy_ = false;
-    bool out_of_memory_ = false;   // the BIO could not grow the output buffer
+    bool out_of_memory_ = false;  // the BIO could not grow the output buffer
     struct write_state {
         std::size_t taken = 0;      // plaintext accepted so far (encrypted or staged)
         std::size_t encrypted = 0;  // plaintext turned into records
@@ -280,7 +279,7 @@ private:
     } wr_;
     std::unique_ptr<char[]> out_;  // records waiting for the socket: [out_begin_, out_end_)
     std::size_t out_cap_ = 0, out_begin_ = 0, out_end_ = 0;
-    std::unique_ptr<char[]> in_;   // received bytes OpenSSL has not consumed: [in_begin_, in_end_)
+    std::unique_ptr<char[]> in_;  // received bytes OpenSSL has not consumed: [in_begin_, in_end_)
     std::size_t in_begin_ = 0, in_end_ = 0;
 };
 

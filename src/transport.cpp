@@ -96,20 +96,16 @@ bool is_tls_verify_failure(const error_code& ec) {
 error_code classify_verify_result(long v) {
     switch (v) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return client_error::tls_certificate_expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return client_error::tls_certificate_expired;
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        return client_error::tls_hostname_mismatch;
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return client_error::tls_hostname_mismatch;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_CERT_UNTRUSTED:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-        return client_error::tls_untrusted_certificate;
-    default:
-        return client_error::tls_verification_failed;
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return client_error::tls_untrusted_certificate;
+    default: return client_error::tls_verification_failed;
     }
 }
 
@@ -321,8 +317,8 @@ template asio::awaitable<exchange_result> exchange<tls_stream, multipart_body>(
     tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
     const std::function<void(std::uint64_t)>&);
 template asio::awaitable<exchange_result> exchange<beast::tcp_stream, multipart_body>(
-    beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&,
-    const client_options&, const std::function<void(std::uint64_t)>&);
+    beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
+    const std::function<void(std::uint64_t)>&);
 template asio::awaitable<exchange_result> exchange<tls_stream, http::string_body>(
     tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<http::string_body>&, const client_options&,
     const std::function<void(std::uint64_t)>&);

@@ -72,9 +72,9 @@ struct connection {
     std::optional<tls_stream> tls;  ///< see tls_stream.hpp: large socket writes, OpenSSL driven directly
     beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point last_used{};
-    std::uint64_t requests = 0;  ///< completed exchanges on this connection
-    bool resumed = false;        ///< the TLS handshake resumed a cached session
-    bool session_stored = false; ///< this connection's session went to the cache already
+    std::uint64_t requests = 0;   ///< completed exchanges on this connection
+    bool resumed = false;         ///< the TLS handshake resumed a cached session
+    bool session_stored = false;  ///< this connection's session went to the cache already
 };
 
 /// Resolve + connect (timeouts::connect) and TLS handshake (timeouts::handshake) with SNI and

@@ -106,8 +106,8 @@ error_code read_envelope(std::string_view body, int http_status, diagnostics& di
     env.root = json::parse(json::string_view(body.data(), body.size()), ec, json::storage_ptr(), opts);
     if (ec || !env.root.is_object()) {
         std::string why = body.empty() ? "empty body"
-                          : ec          ? "not JSON (" + ec.message() + ")"
-                                        : "JSON but not an object";
+                          : ec         ? "not JSON (" + ec.message() + ")"
+                                       : "JSON but not an object";
         diag.assign(http_status, excerpt(body),
                     status_prefix(http_status) + "response body is not a JSON object: " + why);
         return make_error_code(client_error::non_json_response);
@@ -164,8 +164,10 @@ error_code parse_digits_response(std::string_view body, int http_status, digits_
     out.message = env.message;
 
     field_reader data(env.data, "data.", env.problem);
-    if (auto digits = data.string("validate_data")) out.validate_data = std::move(*digits);
-    else if (env.code == 0 && env.problem.empty()) env.problem = "field \"data.validate_data\" missing";
+    if (auto digits = data.string("validate_data"))
+        out.validate_data = std::move(*digits);
+    else if (env.code == 0 && env.problem.empty())
+        env.problem = "field \"data.validate_data\" missing";
     return finish(env, http_status, diag);
 }
 
@@ -187,8 +189,10 @@ error_code parse_detect_response(std::string_view body, int http_status, detect_
         out.sim.reset();
     }
     // livedetectfour says "photo", idcardlivedetectfour says "video_photo".
-    if (auto p = data.string("photo")) out.photo = std::move(*p);
-    else if (auto vp = data.string("video_photo")) out.photo = std::move(*vp);
+    if (auto p = data.string("photo"))
+        out.photo = std::move(*p);
+    else if (auto vp = data.string("video_photo"))
+        out.photo = std::move(*vp);
 
     if (env.code == 0 && !out.live_status && env.problem.empty()) env.problem = "field \"data.live_status\" missing";
     return finish(env, http_status, diag);

@@ -39,8 +39,8 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/execution_context.hpp>
 #include <boost/asio/execution/executor.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/is_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -168,9 +168,9 @@ struct cancel_after_initiation {
             boost::asio::bind_executor(completion_ex, cancel_after_timer_handler<timer_executor>{state}));
 
         try {
-            std::move(initiation)(cancel_after_handler<handler_type, timer_executor>(
-                                      std::forward<Handler>(handler), state, user_slot),
-                                  std::forward<Args>(args)...);
+            std::move(initiation)(
+                cancel_after_handler<handler_type, timer_executor>(std::forward<Handler>(handler), state, user_slot),
+                std::forward<Args>(args)...);
         } catch (...) {
             // The operation never started: leave no timer and no forwarder behind.
             state->done = true;
@@ -194,10 +194,10 @@ public:
                    Executor ex = Executor{})
         : token_(std::forward<T>(token)), timeout_(timeout), type_(type), executor_(std::move(ex)) {}
 
-    Token token_;                                 ///< the wrapped token
+    Token token_;                                  ///< the wrapped token
     std::chrono::steady_clock::duration timeout_;  ///< relative to the operation's initiation
-    boost::asio::cancellation_type_t type_;       ///< what the timer emits
-    Executor executor_;                           ///< the timer's executor, when given explicitly
+    boost::asio::cancellation_type_t type_;        ///< what the timer emits
+    Executor executor_;                            ///< the timer's executor, when given explicitly
 };
 
 /// Adapts `token` so that the operation is cancelled with `type` (terminal by default) if it has
@@ -212,16 +212,16 @@ template <class Token>
 /// Same, with the timer on `ex` — needed when neither the operation nor the handler has an I/O
 /// executor. `ex` must be the executor the operation completes on (or a strand of it).
 template <class Executor, class Token>
-    requires(boost::asio::execution::is_executor<Executor>::value || boost::asio::is_executor<Executor>::value)
-[[nodiscard]] cancel_after_t<std::decay_t<Token>, Executor> cancel_after(
-    const Executor& ex, std::chrono::steady_clock::duration timeout, Token&& token,
-    boost::asio::cancellation_type_t type = boost::asio::cancellation_type::terminal) {
+requires(boost::asio::execution::is_executor<Executor>::value || boost::asio::is_executor<Executor>::value)
+    [[nodiscard]] cancel_after_t<std::decay_t<Token>, Executor> cancel_after(
+        const Executor& ex, std::chrono::steady_clock::duration timeout, Token&& token,
+        boost::asio::cancellation_type_t type = boost::asio::cancellation_type::terminal) {
     return cancel_after_t<std::decay_t<Token>, Executor>(std::forward<Token>(token), timeout, type, ex);
 }
 
 /// Same, with the timer on `ctx.get_executor()` (an io_context, for instance).
 template <class ExecutionContext, class Token>
-    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
 [[nodiscard]] auto cancel_after(ExecutionContext& ctx, std::chrono::steady_clock::duration timeout, Token&& token,
                                 boost::asio::cancellation_type_t type = boost::asio::cancellation_type::terminal) {
     return cancel_after(ctx.get_executor(), timeout, std::forward<Token>(token), type);
@@ -253,7 +253,7 @@ struct async_result<livefour::cancel_after_t<Token, Executor>, Signatures...> {
         // async_initiate takes the token as an lvalue and moves from it when its type is not a
         // reference.
         return async_initiate<inner_token<RawToken>, Signatures...>(std::move(wrapped), token.token_,
-                                                                     std::forward<Args>(args)...);
+                                                                    std::forward<Args>(args)...);
     }
 };
 
@@ -267,7 +267,8 @@ struct associator<Associator, livefour::detail::cancel_after_handler<Handler, Ex
         return Associator<Handler, DefaultCandidate>::get(h.inner());
     }
     static auto get(const livefour::detail::cancel_after_handler<Handler, Executor>& h,
-                    const DefaultCandidate& c) noexcept -> decltype(Associator<Handler, DefaultCandidate>::get(h.inner(), c)) {
+                    const DefaultCandidate& c) noexcept
+        -> decltype(Associator<Handler, DefaultCandidate>::get(h.inner(), c)) {
         return Associator<Handler, DefaultCandidate>::get(h.inner(), c);
     }
 };

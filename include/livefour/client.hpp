@@ -24,14 +24,14 @@ namespace livefour {
 
 /// A snapshot of the client's connection pool.
 struct pool_stats {
-    std::size_t in_use = 0;        ///< connections currently carrying a request
-    std::size_t idle = 0;          ///< open connections waiting for reuse
-    std::size_t waiters = 0;       ///< operations waiting for a free connection
-    std::uint64_t created = 0;     ///< connections opened over the client's life
-    std::uint64_t reused = 0;      ///< requests sent on a kept-alive connection
-    std::uint64_t evicted = 0;     ///< idle connections closed for age or found dead
-    std::uint64_t requests = 0;    ///< HTTP exchanges started (attempts, not operations)
-    std::uint64_t tls_resumed = 0; ///< new connections whose TLS handshake resumed a session
+    std::size_t in_use = 0;         ///< connections currently carrying a request
+    std::size_t idle = 0;           ///< open connections waiting for reuse
+    std::size_t waiters = 0;        ///< operations waiting for a free connection
+    std::uint64_t created = 0;      ///< connections opened over the client's life
+    std::uint64_t reused = 0;       ///< requests sent on a kept-alive connection
+    std::uint64_t evicted = 0;      ///< idle connections closed for age or found dead
+    std::uint64_t requests = 0;     ///< HTTP exchanges started (attempts, not operations)
+    std::uint64_t tls_resumed = 0;  ///< new connections whose TLS handshake resumed a session
 };
 
 namespace detail {
@@ -40,8 +40,7 @@ using digits_handler = boost::asio::any_completion_handler<void(error_code, digi
 using detect_handler = boost::asio::any_completion_handler<void(error_code, detect_result)>;
 void async_get_digits_erased(std::shared_ptr<client_impl>, digits_request, diagnostics*, digits_handler);
 void async_detect_erased(std::shared_ptr<client_impl>, detect_request, diagnostics*, detect_handler);
-void async_idcard_detect_erased(std::shared_ptr<client_impl>, idcard_detect_request, diagnostics*,
-                                detect_handler);
+void async_idcard_detect_erased(std::shared_ptr<client_impl>, idcard_detect_request, diagnostics*, detect_handler);
 }  // namespace detail
 
 /// One client per endpoint and credential set. Share it between coroutines: operations may run
@@ -78,14 +77,14 @@ public:
     executor_type get_executor() const noexcept;
 
     /// livegetfour: the digits for the user to read aloud.
-    template <boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = boost::asio::deferred_t>
     auto async_get_digits(digits_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
             initiate_digits{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = boost::asio::deferred_t>
     auto async_get_digits(digits_request req = {}, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
             initiate_digits{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
@@ -94,22 +93,22 @@ public:
     /// livedetectfour: liveness (and comparison with `card` when given), the video streamed from
     /// its source. Input is checked before any byte is sent: empty digits, a missing or unreadable
     /// file, a body over client_options::max_upload_bytes each complete with their own error.
-    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = boost::asio::deferred_t>
     auto async_detect(detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_detect{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = boost::asio::deferred_t>
     auto async_detect(detect_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_detect{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// idcardlivedetectfour: liveness plus comparison with the identity authority's photo.
-    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = boost::asio::deferred_t>
     auto async_idcard_detect(idcard_detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_idcard{get_executor()}, token, impl_, std::move(req), &diag);
@@ -157,8 +156,8 @@ private:
         boost::asio::any_io_executor ex;
         executor_type get_executor() const noexcept { return ex; }
         template <class Handler>
-        void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl,
-                        idcard_detect_request req, diagnostics* diag) const {
+        void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, idcard_detect_request req,
+                        diagnostics* diag) const {
             detail::async_idcard_detect_erased(std::move(impl), std::move(req), diag,
                                                detail::detect_handler(std::forward<Handler>(h)));
         }

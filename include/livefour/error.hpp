@@ -24,10 +24,10 @@ using error_code = boost::system::error_code;
 /// the wire values; any other integer is still a valid `api_error` value (kept as a number).
 enum class api_error : int {
     // request level (top-level `code`)
-    bad_request = 3,                  ///< also "account abnormal" (arrears)
+    bad_request = 3,  ///< also "account abnormal" (arrears)
     signature_empty = 4,
     signature_malformed = 5,
-    signature_appid_mismatch = 6,     ///< appid/bucket in signature do not match
+    signature_appid_mismatch = 6,  ///< appid/bucket in signature do not match
     signature_expired = 9,
     appid_unknown = 10,
     secret_id_unknown = 11,
@@ -66,7 +66,7 @@ enum class api_error : int {
     too_quiet = -5013,
     invalid_liveness_level = -5014,
     resolution_too_low = -5015,
-    not_live = -5016,                   ///< replay / recapture attack
+    not_live = -5016,  ///< replay / recapture attack
     idcard_missing = -5801,
     idcard_service_unavailable = -5802,
     idcard_name_mismatch = -5803,
@@ -77,28 +77,28 @@ enum class api_error : int {
 /// Failures detected on the client side. Values are stable (documented in docs/errors.md).
 enum class client_error : int {
     // input, detected before any byte is sent
-    bad_endpoint = 1,           ///< endpoint URL unparsable, wrong scheme, no host
-    insecure_http_refused,      ///< http:// without client_options::allow_insecure_http
-    missing_credentials,        ///< appid / secret_id / secret_key empty
-    invalid_argument,           ///< a request field is empty or malformed (e.g. empty digits)
-    invalid_field,              ///< a control character in a field (or & = in a signed credential)
+    bad_endpoint = 1,       ///< endpoint URL unparsable, wrong scheme, no host
+    insecure_http_refused,  ///< http:// without client_options::allow_insecure_http
+    missing_credentials,    ///< appid / secret_id / secret_key empty
+    invalid_argument,       ///< a request field is empty or malformed (e.g. empty digits)
+    invalid_field,          ///< a control character in a field (or & = in a signed credential)
     file_not_found,
     file_unreadable,
-    file_changed_size,          ///< a file grew or shrank while (or between) uploads
-    source_failed,              ///< a user-supplied body source reported an error
-    upload_too_large,           ///< body larger than client_options::max_upload_bytes
-    invalid_signature_validity, ///< validity <= 0 or longer than 3 months
+    file_changed_size,           ///< a file grew or shrank while (or between) uploads
+    source_failed,               ///< a user-supplied body source reported an error
+    upload_too_large,            ///< body larger than client_options::max_upload_bytes
+    invalid_signature_validity,  ///< validity <= 0 or longer than 3 months
     // response
-    response_too_large,         ///< body over client_options::max_response_bytes
+    response_too_large,  ///< body over client_options::max_response_bytes
     header_too_large,
-    non_json_response,          ///< the body is not a JSON object
-    malformed_response,         ///< JSON, but a field has the wrong type or `code` is missing
+    non_json_response,   ///< the body is not a JSON object
+    malformed_response,  ///< JSON, but a field has the wrong type or `code` is missing
     // transport phases and timeouts
     resolve_timeout,
     connect_timeout,
     handshake_timeout,
-    stall_timeout,              ///< no upload/download progress within timeouts::stall
-    deadline_exceeded,          ///< the operation's overall deadline passed
+    stall_timeout,      ///< no upload/download progress within timeouts::stall
+    deadline_exceeded,  ///< the operation's overall deadline passed
     pool_wait_timeout,
     pool_closed,
     retries_exhausted,
@@ -108,8 +108,8 @@ enum class client_error : int {
     tls_hostname_mismatch,      ///< the certificate does not name the endpoint's host / IP
     tls_untrusted_certificate,  ///< the chain does not lead to a trusted CA
     // verdicts decided by livefour (decide()), not by the server
-    similarity_below_threshold, ///< comparison succeeded but sim < decision_policy::threshold
-    comparison_missing,         ///< a comparison was required but the reply carries none
+    similarity_below_threshold,  ///< comparison succeeded but sim < decision_policy::threshold
+    comparison_missing,          ///< a comparison was required but the reply carries none
 };
 
 /// Coarse grouping for branching, independent of the exact code.
@@ -163,7 +163,10 @@ std::optional<condition> condition_of(const error_code& ec) noexcept;
 }  // namespace livefour
 
 namespace boost::system {
-template <> struct is_error_code_enum<livefour::api_error> : std::true_type {};
-template <> struct is_error_code_enum<livefour::client_error> : std::true_type {};
-template <> struct is_error_condition_enum<livefour::condition> : std::true_type {};
+template <>
+struct is_error_code_enum<livefour::api_error> : std::true_type {};
+template <>
+struct is_error_code_enum<livefour::client_error> : std::true_type {};
+template <>
+struct is_error_condition_enum<livefour::condition> : std::true_type {};
 }  // namespace boost::system

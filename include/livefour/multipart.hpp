@@ -72,8 +72,7 @@ public:
 
     /// A file on disk. `filename` defaults to the path's last component; the content type to the
     /// filename's extension. Only regular files are accepted (see `multipart_form::prepare`).
-    static body_source file(std::filesystem::path path, std::string content_type = {},
-                            std::string filename = {});
+    static body_source file(std::filesystem::path path, std::string content_type = {}, std::string filename = {});
 
     /// Bytes held in memory; they are moved into a shared buffer once.
     static body_source memory(std::string bytes, std::string filename, std::string content_type = {});
@@ -83,8 +82,7 @@ public:
                               std::string content_type = {});
 
     /// Bytes produced by a user source; unsized sources make the request chunked.
-    static body_source custom(std::shared_ptr<byte_source> src, std::string filename,
-                              std::string content_type = {});
+    static body_source custom(std::shared_ptr<byte_source> src, std::string filename, std::string content_type = {});
 
     /// The filename sent in Content-Disposition (before '"' escaping).
     const std::string& filename() const noexcept { return filename_; }
@@ -168,8 +166,8 @@ private:
 
     struct part {
         std::string name;
-        std::string value;                 // text field
-        std::optional<body_source> source; // file part when set
+        std::string value;                  // text field
+        std::optional<body_source> source;  // file part when set
     };
 
     error_code fail(error_code ec, std::string detail);

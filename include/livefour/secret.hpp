@@ -47,10 +47,10 @@ private:
 
 /// The credentials of one Tencent Cloud account (spec §2).
 struct credentials {
-    std::string appid;          ///< the developer's AppID (`a=` in the signature, `appid` field)
-    std::string secret_id;      ///< SecretId (`k=`); not secret by itself, printed
-    secret_string secret_key;   ///< SecretKey (HMAC key); never printed
-    std::string bucket;         ///< legacy bucket (`b=`), empty by default
+    std::string appid;         ///< the developer's AppID (`a=` in the signature, `appid` field)
+    std::string secret_id;     ///< SecretId (`k=`); not secret by itself, printed
+    secret_string secret_key;  ///< SecretKey (HMAC key); never printed
+    std::string bucket;        ///< legacy bucket (`b=`), empty by default
 };
 
 /// Prints appid, secret_id and bucket; the key is shown as "[redacted]".

@@ -91,7 +91,7 @@ private:
     std::function<std::uint32_t()> random_;
 
     mutable std::mutex mutex_;
-    secret_string cached_;        // a bearer token while valid: treated like the key, never printed
+    secret_string cached_;  // a bearer token while valid: treated like the key, never printed
     std::int64_t cached_now_ = 0;
     std::int64_t cached_expiry_ = 0;
 };

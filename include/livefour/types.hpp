@@ -17,21 +17,21 @@ namespace livefour {
 
 /// Reply of `POST /face/livegetfour` (spec §3).
 struct digits_result {
-    int code = 0;                 ///< top-level `code`; 0 = success
-    std::string message;          ///< top-level `message` (server text, untrusted)
-    std::string validate_data;    ///< the digits the user must read aloud (`data.validate_data`)
+    int code = 0;               ///< top-level `code`; 0 = success
+    std::string message;        ///< top-level `message` (server text, untrusted)
+    std::string validate_data;  ///< the digits the user must read aloud (`data.validate_data`)
 };
 
 /// Reply of `POST /face/livedetectfour` and `/face/idcardlivedetectfour` (spec §4).
 struct detect_result {
-    int code = 0;                         ///< top-level `code`; 0 = request processed
-    std::string message;                  ///< top-level `message` (server text, untrusted)
-    std::optional<int> live_status;       ///< 0 = live; else an api_error verdict code
-    std::string live_msg;                 ///< symbolic, e.g. "VIDEO_AUDIO_RECOG_FAILED"
-    std::optional<int> compare_status;    ///< present when a comparison was requested; 0 = success
-    std::string compare_msg;              ///< symbolic message of the comparison
-    std::optional<int> sim;               ///< similarity 0..100, present when the comparison succeeded
-    std::string photo;                    ///< base64 JPEG of the best frame ("photo" or "video_photo")
+    int code = 0;                       ///< top-level `code`; 0 = request processed
+    std::string message;                ///< top-level `message` (server text, untrusted)
+    std::optional<int> live_status;     ///< 0 = live; else an api_error verdict code
+    std::string live_msg;               ///< symbolic, e.g. "VIDEO_AUDIO_RECOG_FAILED"
+    std::optional<int> compare_status;  ///< present when a comparison was requested; 0 = success
+    std::string compare_msg;            ///< symbolic message of the comparison
+    std::optional<int> sim;             ///< similarity 0..100, present when the comparison succeeded
+    std::string photo;                  ///< base64 JPEG of the best frame ("photo" or "video_photo")
 
     /// The best frame, base64-decoded; nullopt when absent or not valid base64.
     std::optional<std::string> decode_photo() const;
@@ -39,12 +39,12 @@ struct detect_result {
 
 /// Outcome of decide().
 enum class verdict_kind {
-    accepted,          ///< live, and (if compared) similar enough
-    api_error,         ///< top-level `code` != 0: the request itself failed
-    not_live,          ///< `live_status` != 0 (or absent)
-    compare_failed,    ///< `compare_status` != 0, or success without `sim`
-    below_threshold,   ///< `sim` < threshold
-    no_comparison,     ///< a comparison was required but the reply has none
+    accepted,         ///< live, and (if compared) similar enough
+    api_error,        ///< top-level `code` != 0: the request itself failed
+    not_live,         ///< `live_status` != 0 (or absent)
+    compare_failed,   ///< `compare_status` != 0, or success without `sim`
+    below_threshold,  ///< `sim` < threshold
+    no_comparison,    ///< a comparison was required but the reply has none
 };
 
 /// The decision and its reason.
@@ -54,7 +54,7 @@ struct verdict {
     /// client_error::similarity_below_threshold, comparison_missing or malformed_response.
     /// Empty (success) when accepted.
     error_code reason;
-    int sim = -1;                                  ///< the similarity when known, else -1
+    int sim = -1;  ///< the similarity when known, else -1
     /// True when kind == accepted.
     bool accepted() const noexcept { return kind == verdict_kind::accepted; }
 };

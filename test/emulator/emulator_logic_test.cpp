@@ -58,7 +58,10 @@ auth_config default_auth() {
     return a;
 }
 
-const std::string mp4_head = std::string("\0\0\0\x18" "ftypisom", 12);
+const std::string mp4_head = std::string(
+    "\0\0\0\x18"
+    "ftypisom",
+    12);
 
 }  // namespace
 
@@ -112,8 +115,9 @@ TEST_CASE("emulator multipart: random bodies fed in random slices keep every byt
 }
 
 TEST_CASE("emulator multipart: headers, escapes and malformed bodies") {
-    const auto parts = parse_all("zz", "--zz\r\ncontent-disposition: form-data; name=\"v\"; filename=\"a\\\"b.mp4\"\r\n"
-                                       "Content-Type: video/mp4\r\n\r\nDATA\r\n--zz--");
+    const auto parts = parse_all("zz",
+                                 "--zz\r\ncontent-disposition: form-data; name=\"v\"; filename=\"a\\\"b.mp4\"\r\n"
+                                 "Content-Type: video/mp4\r\n\r\nDATA\r\n--zz--");
     REQUIRE(parts.size() == 1);
     CHECK(parts[0].name == "v");
     CHECK(parts[0].filename == "a\"b.mp4");
@@ -127,7 +131,7 @@ TEST_CASE("emulator multipart: headers, escapes and malformed bodies") {
     };
     CHECK(fails("abc", "--abc\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nhello"));  // no closing
     CHECK(fails("abc", "--abcdef\r\n"));                                                      // boundary prefix
-    CHECK(fails("abc", "--abc\r\nContent-Type: x\r\n\r\nhello\r\n--abc--"));                // no disposition
+    CHECK(fails("abc", "--abc\r\nContent-Type: x\r\n\r\nhello\r\n--abc--"));                  // no disposition
     CHECK(fails("abc", "--abc\r\nContent-Disposition: attachment; name=\"x\"\r\n\r\n\r\n--abc--"));
     CHECK(fails("abc", "--abc\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n" + std::string(70000, 'a')));
     CHECK(fails("abc", "--abc\r\nX: " + std::string(9000, 'a')));
@@ -152,7 +156,8 @@ TEST_CASE("emulator multipart: boundary from Content-Type") {
 TEST_CASE("emulator auth: every code of spec §2 is produced") {
     const auto cfg = default_auth();
     const std::string golden =
-        "jKRTbdGcAB6DUqNB3Vu9heBcPYhhPTEyNTAwMDAwMDAmYj0maz1BS0lERVhBTVBMRSZlPTE1MDAwMDAzMDAmdD0xNTAwMDAwMDAwJnI9MTIzNDU2Nzg5MCZmPQ==";
+        "jKRTbdGcAB6DUqNB3Vu9heBcPYhhPTEyNTAwMDAwMDAmYj0maz1BS0lERVhBTVBMRSZlPTE1MDAwMDAzMDAmdD0xNTAwMDAwMDAwJnI9MTIzND"
+        "U2Nzg5MCZmPQ==";
     CHECK(verify_signature(golden, cfg, 1500000000).code == 0);
     CHECK(verify_signature(golden, cfg, 1500000000).appid == "1250000000");
     CHECK(verify_signature(golden, cfg, 1500000300).code == 9);
@@ -165,10 +170,12 @@ TEST_CASE("emulator auth: every code of spec §2 is produced") {
     const std::string tail = "&e=1500000300&t=1500000000&r=1&f=";
     CHECK(verify_signature(sign("a=1&b=&k=AKIDEXAMPLE" + tail, "SECRETKEYEXAMPLE"), cfg, 1500000000).code == 10);
     CHECK(verify_signature(sign("a=1250000000&b=&k=OTHER" + tail, "SECRETKEYEXAMPLE"), cfg, 1500000000).code == 11);
-    CHECK(verify_signature(sign("a=1250000000&b=x&k=AKIDEXAMPLE" + tail, "SECRETKEYEXAMPLE"), cfg, 1500000000).code == 6);
+    CHECK(verify_signature(sign("a=1250000000&b=x&k=AKIDEXAMPLE" + tail, "SECRETKEYEXAMPLE"), cfg, 1500000000).code ==
+          6);
     CHECK(verify_signature(sign("a=1250000000&b=&k=AKIDEXAMPLE" + tail, "WRONG"), cfg, 1500000000).code == 14);
     CHECK(verify_signature(sign("a=1250000000&b=&k=AKIDEXAMPLE&e=1600000000&t=1500000000&r=1&f=", "SECRETKEYEXAMPLE"),
-                           cfg, 1500000000).code == 9);  // more than 90 days
+                           cfg, 1500000000)
+              .code == 9);  // more than 90 days
 
     auto two = cfg;
     two.credentials.push_back({"1250000001", "AKIDOTHER", "K2"});
@@ -178,17 +185,24 @@ TEST_CASE("emulator auth: every code of spec §2 is produced") {
     auto bucketed = cfg;
     bucketed.bucket = "tencentyun";
     const std::string golden_bucket =
-        "KVhpT2xy8e+8FKQxpSGj/eR1u5hhPTEyNTAwMDAwMDAmYj10ZW5jZW50eXVuJms9QUtJREVYQU1QTEUmZT0xNTAwMDAwMzAwJnQ9MTUwMDAwMDAwMCZyPTEyMzQ1Njc4OTAmZj0=";
+        "KVhpT2xy8e+8FKQxpSGj/"
+        "eR1u5hhPTEyNTAwMDAwMDAmYj10ZW5jZW50eXVuJms9QUtJREVYQU1QTEUmZT0xNTAwMDAwMzAwJnQ9MTUwMDAwMDAwMCZyPTEyMzQ1Njc4OTA"
+        "mZj0=";
     CHECK(verify_signature(golden_bucket, bucketed, 1500000000).code == 0);
     CHECK(verify_signature(golden_bucket, cfg, 1500000000).code == 6);
     CHECK(verify_signature(sign("a=1250000000&b=&k=AKIDEXAMPLE&t=1500000000&e=1500000300&r=7", "SECRETKEYEXAMPLE"), cfg,
-                           1500000000).code == 0);
+                           1500000000)
+              .code == 0);
 }
 
 TEST_CASE("emulator verdict: magic bytes, switches, rules") {
     CHECK(detect_video(mp4_head) == video_kind::mp4);
-    CHECK(detect_video(std::string("\0\0\0\x14" "ftypqt  ", 12)) == video_kind::mov);
-    CHECK(detect_video(std::string("\0\0\0\x14" "ftyp3gp4", 12)) == video_kind::threegp);
+    CHECK(detect_video(std::string("\0\0\0\x14"
+                                   "ftypqt  ",
+                                   12)) == video_kind::mov);
+    CHECK(detect_video(std::string("\0\0\0\x14"
+                                   "ftyp3gp4",
+                                   12)) == video_kind::threegp);
     CHECK(detect_video("FLV\x01") == video_kind::flv);
     CHECK(detect_video("\x1A\x45\xDF\xA3") == video_kind::matroska_webm);
     CHECK(detect_video(std::string("RIFF\x10\0\0\0AVI LIST", 16)) == video_kind::avi);
@@ -299,7 +313,8 @@ TEST_CASE("emulator service: getfour, detect, single use, switches, stats") {
 
     CHECK(svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "maybe", false))).code == 21);
     CHECK(svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "true", false))).code == 21);
-    CHECK(svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "false", false, "force:code=15"))).code == 15);
+    CHECK(svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "false", false, "force:code=15"))).code ==
+          15);
     r = svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "false", false, "force:live_status=-5015")));
     CHECK(json::parse(r.body).at("data").at("live_msg").as_string() == "VIDEO_RESOLUTION_TOO_LOW");
     CHECK(svc.detect(endpoint::livedetectfour, auth, parse_all(b, body("1", "false", false, "force:drop"))).drop);
@@ -308,9 +323,9 @@ TEST_CASE("emulator service: getfour, detect, single use, switches, stats") {
     CHECK(svc.detect(endpoint::livedetectfour, other, parse_all(b, body("1", "false", false))).code == 6);
 
     const std::string id_body = text_part(b, "appid", "1250000000") + text_part(b, "validate_data", "1") +
-                                text_part(b, "idcard_number", "11010519491231002X") + text_part(b, "idcard_name", "张三") +
-                                file_part(b, "video", "v.mp4", video) + text_part(b, "seq", "force:live_status=0") +
-                                "--" + b + "--";
+                                text_part(b, "idcard_number", "11010519491231002X") +
+                                text_part(b, "idcard_name", "张三") + file_part(b, "video", "v.mp4", video) +
+                                text_part(b, "seq", "force:live_status=0") + "--" + b + "--";
     r = svc.detect(endpoint::idcardlivedetectfour, auth, parse_all(b, id_body));
     const auto id_data = json::parse(r.body).at("data").as_object();
     CHECK(id_data.at("compare_status").as_int64() == 0);
@@ -367,7 +382,8 @@ TEST_CASE("emulator options") {
     CHECK(parse_options({}, env).opts.service.auth.credentials[0].appid == "77");
     CHECK(parse_options({"--appid", "88"}, env).opts.service.auth.credentials[0].appid == "88");
 
-    r = parse_options({"--port=8443", "--plain", "--max-body-bytes", "0", "--force-sim", "55", "--digits", "0123"}, no_env);
+    r = parse_options({"--port=8443", "--plain", "--max-body-bytes", "0", "--force-sim", "55", "--digits", "0123"},
+                      no_env);
     CHECK(r.error.empty());
     CHECK(r.opts.port == 8443);
     CHECK(r.opts.plain);
@@ -528,8 +544,10 @@ TEST_CASE("emulator faults: bad control bodies are refused with a reason") {
     CHECK(parse_error(R"({"fault":"delay","ms":1.5})").find("ms") != std::string::npos);
     CHECK(parse_error(R"({"fault":"http_status"})").find("status") != std::string::npos);
     CHECK(parse_error(R"({"fault":"http_status","status":99})").find("status") != std::string::npos);
-    CHECK(parse_error(R"({"fault":"http_status","status":500,"code":1,"body":"x"})").find("not both") != std::string::npos);
-    CHECK(parse_error(R"({"fault":"non_json","content_type":"a\r\nX-Evil: 1"})").find("content_type") != std::string::npos);
+    CHECK(parse_error(R"({"fault":"http_status","status":500,"code":1,"body":"x"})").find("not both") !=
+          std::string::npos);
+    CHECK(parse_error(R"({"fault":"non_json","content_type":"a\r\nX-Evil: 1"})").find("content_type") !=
+          std::string::npos);
     CHECK(parse_error(R"({"fault":"non_json","body":")" + std::string(64 * 1024 + 1, 'x') + "\"}").find("body") !=
           std::string::npos);
     CHECK(parse_error(R"({"fault":"reset","when":"later"})").find("when") != std::string::npos);
@@ -685,8 +703,8 @@ TEST_CASE("emulator service: control plane, fault taking and counters") {
     auto codes = json::parse(svc.stats_json()).at("codes").as_object();
     CHECK(codes.at("15").as_int64() == 1);
     CHECK(codes.at("3").as_int64() == 1);
-    svc.on_reply_withheld(3);  // a close/reset fault swallowed that reply
-    svc.on_reply_withheld(99); // never counted: nothing to take back
+    svc.on_reply_withheld(3);   // a close/reset fault swallowed that reply
+    svc.on_reply_withheld(99);  // never counted: nothing to take back
     codes = json::parse(svc.stats_json()).at("codes").as_object();
     CHECK_FALSE(codes.contains("3"));
     CHECK(codes.at("213").as_int64() == 1);

@@ -38,8 +38,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string>
@@ -60,7 +60,7 @@ constexpr std::uint64_t control_body_limit = 256 * 1024;
 // (`beast::flat_buffer buffer_;` — no maximum today). Keep in step with the emulator: with a
 // maximum, Beast fails the read with http::error::buffer_overflow instead of growing the buffer.
 constexpr std::optional<std::size_t> connection_buffer_max = std::nullopt;
-constexpr int max_requests = 8;  // pipelined requests handled per input
+constexpr int max_requests = 8;            // pipelined requests handled per input
 constexpr std::size_t control_bytes = 40;  // see split_controls()
 
 constexpr std::string_view appid = "1250000000";
@@ -81,10 +81,10 @@ emu::auth_config auth_config() {
 struct controls {
     std::uint32_t seed = 0;
     std::uint32_t max_slice = 1;
-    std::size_t chunk_room = 1;   // the session's buffer_body chunk (64 KiB there)
-    int sig_mode = 0;             // 0 raw header, 1 header value signed as plaintext, 2 same with a bad MAC
-    std::int64_t now = 0;         // UNIX time of the signature check
-    emu::multipart_limits limits; // for the slicing-independence check
+    std::size_t chunk_room = 1;    // the session's buffer_body chunk (64 KiB there)
+    int sig_mode = 0;              // 0 raw header, 1 header value signed as plaintext, 2 same with a bad MAC
+    std::int64_t now = 0;          // UNIX time of the signature check
+    emu::multipart_limits limits;  // for the slicing-independence check
     // livefour's signer against the emulator's verifier
     std::int64_t sign_now = 0, sign_validity = 1, check_at = 0;
     std::uint32_t sign_rand = 0;
@@ -105,7 +105,7 @@ void check_signature(std::string_view header, const controls& c, const emu::auth
         value = livefour::detail::base64_encode(raw + std::string(header));
     }
     const auto r = emu::verify_signature(value, config, c.now);
-    static const char* names[] = {"signature: 0", "signature: 4", "signature: 5", "signature: 6", "signature: 9",
+    static const char* names[] = {"signature: 0",  "signature: 4",  "signature: 5",  "signature: 6", "signature: 9",
                                   "signature: 10", "signature: 11", "signature: 12", "signature: 14"};
     if (const auto* it = std::find(std::begin(documented), std::end(documented), r.code); it != std::end(documented))
         livefour::fuzz::count(names[it - std::begin(documented)]);
@@ -186,8 +186,7 @@ void check_against_decoder(std::string_view body, std::string_view boundary) {
         const auto has_backslash = [](const std::optional<std::string>& s) {
             return s && s->find('\\') != std::string::npos;
         };
-        if (d.disposition_type != "form-data" || !d.name || has_backslash(d.name) || has_backslash(d.filename))
-            return;
+        if (d.disposition_type != "form-data" || !d.name || has_backslash(d.name) || has_backslash(d.filename)) return;
         if (d.header_bytes > l.max_part_header_bytes || (!d.filename && d.body.size() > l.max_value_bytes))
             over_limit = true;
     }

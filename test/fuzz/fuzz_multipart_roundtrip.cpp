@@ -110,8 +110,10 @@ bool valid_boundary(std::string_view b) {
 std::string wire_param(std::string_view s) {
     std::string out;
     for (char c : s) {
-        if (c == '"') out += "%22";
-        else out += c;
+        if (c == '"')
+            out += "%22";
+        else
+            out += c;
     }
     return out;
 }
@@ -152,8 +154,8 @@ void check_parts(const std::vector<livefour::fuzz::decoded_part>& got, const std
         require(g.body == w.body, "part body differs");
         if (w.file) {
             require(g.filename && *g.filename == wire_param(w.filename), "filename differs");
-            const std::string ct = w.content_type.empty() ? std::string(livefour::content_type_for(w.filename))
-                                                          : w.content_type;
+            const std::string ct =
+                w.content_type.empty() ? std::string(livefour::content_type_for(w.filename)) : w.content_type;
             require(g.content_type && *g.content_type == ct, "content type differs");
         } else {
             require(!g.filename && !g.content_type, "text field with a filename or a content type");
@@ -236,8 +238,9 @@ std::string encode_beast(const std::shared_ptr<multipart_form>& form, bool force
     require(in.remaining() == 0 && buffer.size() == 0, "bytes after the request");
     const auto& got = parser.get();
     require(got.chunked() == chunked, "Transfer-Encoding differs from the framing decision");
-    if (!chunked) require(got[http::field::content_length] == std::to_string(*form->content_length()),
-                          "Content-Length differs from content_length()");
+    if (!chunked)
+        require(got[http::field::content_length] == std::to_string(*form->content_length()),
+                "Content-Length differs from content_length()");
     const auto b = boundary_of(got[http::field::content_type]);
     require(b && *b == form->boundary(), "Content-Type does not carry the boundary");
     return got.body();
@@ -260,7 +263,7 @@ std::string fuzzed_boundary(FuzzedDataProvider& fdp) {
     static constexpr std::string_view bchars =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'()+_,-./:=?";
     switch (fdp.ConsumeIntegralInRange<int>(0, 3)) {
-    case 0: return {};  // livefour's random boundary
+    case 0: return {};                                 // livefour's random boundary
     case 1: return fdp.ConsumeRandomLengthString(80);  // anything, usually invalid
     default: {
         std::string b(fdp.ConsumeIntegralInRange<std::size_t>(1, 70), 'x');
@@ -367,7 +370,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto parts = livefour::fuzz::decode_multipart(body, boundary);
         require(parts.has_value(), "the encoded body is not a valid multipart body");
         check_parts(*parts, want);
-        livefour::fuzz::count(writer == 0 ? "round trip (encoder)" : writer == 1 ? "round trip (Beast)" : "round trip (Beast, chunked)");
+        livefour::fuzz::count(writer == 0   ? "round trip (encoder)"
+                              : writer == 1 ? "round trip (Beast)"
+                                            : "round trip (Beast, chunked)");
         if (body.size() > form->write_buffer_size) livefour::fuzz::count("round trip over several buffers");
     }
     return 0;

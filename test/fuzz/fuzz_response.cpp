@@ -1,7 +1,8 @@
 // Fuzz target: the client's response path. Arbitrary bytes are read as an HTTP response by Beast's
 // response_parser<string_body> with the client's limits and read loop (src/transport.cpp: header
-// 16 KiB, body 4 MiB, eager put() from a buffer, put_eof() on close, interim 1xx skipped), then the body goes through parse_detect_response and
-// parse_digits_response with the status. Invariants checked besides "no crash, no UB, no leak":
+// 16 KiB, body 4 MiB, eager put() from a buffer, put_eof() on close, interim 1xx skipped), then the body goes through
+// parse_detect_response and parse_digits_response with the status. Invariants checked besides "no crash, no UB, no
+// leak":
 //   * a completed message never has a body over the parser's body limit, nor fields larger than
 //     the header limit, and the bytes held unparsed in the read buffer never exceed the header
 //     limit (plus one read) — chunk-size lines, chunk extensions and trailers included; the same
@@ -36,9 +37,9 @@ namespace {
 namespace http = boost::beast::http;
 using livefour::fuzz::require;
 
-constexpr std::uint32_t client_header_limit = 16 * 1024;        // client_options::max_header_bytes
-constexpr std::uint64_t client_body_limit = 4 * 1024 * 1024;    // client_options::max_response_bytes
-constexpr std::size_t control_bytes = 16;                       // see split_controls()
+constexpr std::uint32_t client_header_limit = 16 * 1024;      // client_options::max_header_bytes
+constexpr std::uint64_t client_body_limit = 4 * 1024 * 1024;  // client_options::max_response_bytes
+constexpr std::size_t control_bytes = 16;                     // see split_controls()
 
 // The maximum of the client's read buffer for a given header limit, mirroring src/transport.hpp
 // (`beast::flat_buffer buffer;` — no maximum today). Keep in step with the product: with a
@@ -111,8 +112,7 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
     // Trailer fields of a chunked body land here too; they are bounded by the header limit or,
     // when the read buffer has a maximum, by that maximum.
     livefour::fuzz::require_unless_known(field_bytes <= std::max<std::size_t>(header_limit, buffer_max.value_or(0)),
-                                         "chunk-framing",
-                                         "response_parser accepted header fields over header_limit");
+                                         "chunk-framing", "response_parser accepted header fields over header_limit");
     return parsed_response{static_cast<int>(res.result_int()), res.body()};
 }
 
@@ -121,9 +121,9 @@ bool same(const livefour::digits_result& a, const livefour::digits_result& b) {
 }
 
 bool same(const livefour::detect_result& a, const livefour::detect_result& b) {
-    return a.code == b.code && a.message == b.message && a.live_status == b.live_status &&
-           a.live_msg == b.live_msg && a.compare_status == b.compare_status && a.compare_msg == b.compare_msg &&
-           a.sim == b.sim && a.photo == b.photo;
+    return a.code == b.code && a.message == b.message && a.live_status == b.live_status && a.live_msg == b.live_msg &&
+           a.compare_status == b.compare_status && a.compare_msg == b.compare_msg && a.sim == b.sim &&
+           a.photo == b.photo;
 }
 
 // The error code must tell the truth about the result it came with.
@@ -155,8 +155,8 @@ void parse_body(std::string_view body, int status) {
 
     livefour::detect_result detect;
     const auto ec = livefour::parse_detect_response(body, status, detect, diag);
-    livefour::fuzz::count(!ec ? "detect: success"
-                          : ec.category() == livefour::api_category() ? "detect: API error"
+    livefour::fuzz::count(!ec                                               ? "detect: success"
+                          : ec.category() == livefour::api_category()       ? "detect: API error"
                           : ec == livefour::client_error::non_json_response ? "detect: non-JSON"
                                                                             : "detect: malformed");
     check_outcome(ec, detect, diag, status);

@@ -51,7 +51,8 @@ inline void count(const char* outcome) {
         std::map<std::string, std::uint64_t> counts;
         ~table() {
             if (!std::getenv("LIVEFOUR_FUZZ_STATS")) return;
-            for (const auto& [k, v] : counts) std::fprintf(stderr, "outcome %-40s %llu\n", k.c_str(), (unsigned long long)v);
+            for (const auto& [k, v] : counts)
+                std::fprintf(stderr, "outcome %-40s %llu\n", k.c_str(), (unsigned long long)v);
         }
     };
     static table t;

@@ -17,12 +17,12 @@ namespace livefour::fuzz {
 
 /// One part as it was on the wire.
 struct decoded_part {
-    std::string disposition_type;              ///< lower-cased, e.g. "form-data"
-    std::optional<std::string> name;           ///< the quoted `name` parameter, verbatim
-    std::optional<std::string> filename;       ///< the quoted `filename` parameter, verbatim
-    std::optional<std::string> content_type;   ///< the Content-Type header value, verbatim
-    std::string body;                          ///< the part's bytes
-    std::size_t header_bytes = 0;              ///< the header block, without its blank line
+    std::string disposition_type;             ///< lower-cased, e.g. "form-data"
+    std::optional<std::string> name;          ///< the quoted `name` parameter, verbatim
+    std::optional<std::string> filename;      ///< the quoted `filename` parameter, verbatim
+    std::optional<std::string> content_type;  ///< the Content-Type header value, verbatim
+    std::string body;                         ///< the part's bytes
+    std::size_t header_bytes = 0;             ///< the header block, without its blank line
 };
 
 namespace rfc2046_detail {

@@ -50,7 +50,8 @@ TEST_CASE("CLI exit statuses: success, negative verdict, usage, API error, trans
     auto [s4, out4] = test::run(cli() + " digits --endpoint https://127.0.0.1:1 2>&1");
     CHECK(s4 == 4);
     CHECK(out4.find("livefour:") != std::string::npos);
-    auto [s5, out5] = test::run(cli() + " detect" + common(emu) + " --validate-data 1234 --video /nonexistent.mp4 2>&1");
+    auto [s5, out5] =
+        test::run(cli() + " detect" + common(emu) + " --validate-data 1234 --video /nonexistent.mp4 2>&1");
     CHECK(s5 == 4);
     CHECK(out5.find("/nonexistent.mp4") != std::string::npos);
 }
@@ -61,8 +62,8 @@ TEST_CASE("CLI never prints the secret key, whatever fails") {
     const std::string key = "TOPSECRETKEY0123456789";
     auto video = test::write_file(emu.dir / "v.mp4", 1000, test::mp4_magic());
     const std::string cmds[] = {
-        cli() + " digits" + common(emu) + " --secret-key " + key,                      // wrong key → code 14
-        cli() + " digits --endpoint https://127.0.0.1:1 --secret-key " + key,          // transport error
+        cli() + " digits" + common(emu) + " --secret-key " + key,                             // wrong key → code 14
+        cli() + " digits --endpoint https://127.0.0.1:1 --secret-key " + key,                 // transport error
         cli() + " digits --endpoint 'https://u:" + key + "@127.0.0.1/' --secret-key " + key,  // bad URL with secret
         cli() + " detect" + common(emu) + " --validate-data 1 --video /nope --secret-key " + key,
         cli() + " detect" + common(emu) + " --validate-data 1234 --video '" + video.string() + "' --secret-key " + key,

@@ -82,11 +82,13 @@ TEST_CASE("every completion-token style") {
         CHECK(d.size() == 4);
     }
     SUBCASE("as_tuple(deferred) keeps the API error and the reply") {
-        auto [ec, r] = test::run_bounded(ioc, [&]() -> asio::awaitable<std::tuple<livefour::error_code, livefour::detect_result>> {
-            livefour::detect_request req{.validate_data = "1234", .video = livefour::body_source::file(video),
-                                         .seq = std::string("force:code=15")};
-            co_return co_await cl.async_detect(std::move(req), asio::as_tuple(asio::deferred));
-        }());
+        auto [ec, r] =
+            test::run_bounded(ioc, [&]() -> asio::awaitable<std::tuple<livefour::error_code, livefour::detect_result>> {
+                livefour::detect_request req{.validate_data = "1234",
+                                             .video = livefour::body_source::file(video),
+                                             .seq = std::string("force:code=15")};
+                co_return co_await cl.async_detect(std::move(req), asio::as_tuple(asio::deferred));
+            }());
         // Code 15 on every attempt: retried, then given up; the last reply still carries the code.
         CHECK(ec == client_error::retries_exhausted);
         CHECK(r.code == 15);
@@ -124,8 +126,8 @@ TEST_CASE("every completion-token style") {
 }
 
 TEST_CASE("sources, sizes and encodings reach the server byte-exact") {
-    const std::uint64_t sizes[] = {1, 23, 16 * 1024, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 7,
-                                   64ull * 1024 * 1024};
+    const std::uint64_t sizes[] = {
+        1, 23, 16 * 1024, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 7, 64ull * 1024 * 1024};
     test::emulator emu({"--max-body-bytes", "0"});
     asio::io_context ioc;
     auto opts = emu.options();
@@ -151,8 +153,7 @@ TEST_CASE("sources, sizes and encodings reach the server byte-exact") {
     }
     {
         std::string bytes = test::mp4_magic() + std::string(100'000, 'x');
-        livefour::detect_request req{.validate_data = "1234",
-                                     .video = livefour::body_source::memory(bytes, "mem.mp4")};
+        livefour::detect_request req{.validate_data = "1234", .video = livefour::body_source::memory(bytes, "mem.mp4")};
         auto [ec, r] = test::run_bounded(ioc, cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable)));
         CHECK_FALSE(ec);
         check_last_parts(emu, test::sha256_hex(bytes), bytes.size());
@@ -188,7 +189,8 @@ TEST_CASE("bad input gets a specific error and sends nothing") {
 
     auto detect = [&](livefour::detect_request req) {
         livefour::diagnostics diag;
-        auto [ec, r] = test::run_bounded(ioc, cl.async_detect(std::move(req), diag, asio::as_tuple(asio::use_awaitable)));
+        auto [ec, r] =
+            test::run_bounded(ioc, cl.async_detect(std::move(req), diag, asio::as_tuple(asio::use_awaitable)));
         CHECK_FALSE(diag.client_message().empty());
         return ec;
     };
@@ -276,9 +278,9 @@ TEST_CASE("cancellation mid-upload completes promptly with operation_aborted") {
             asio::post(ioc, [&] { sig.emit(asio::cancellation_type::terminal); });
         }
     };
-    cl.async_detect(std::move(req), asio::bind_cancellation_slot(sig.slot(), [&](livefour::error_code ec, livefour::detect_result) {
-                        got = ec;
-                    }));
+    cl.async_detect(
+        std::move(req),
+        asio::bind_cancellation_slot(sig.slot(), [&](livefour::error_code ec, livefour::detect_result) { got = ec; }));
     auto t0 = std::chrono::steady_clock::now();
     ioc.run_for(std::chrono::seconds(60));
     REQUIRE(got.has_value());

@@ -4,8 +4,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <sstream>
@@ -17,8 +17,8 @@ using livefour::client_error;
 namespace {
 
 std::tuple<livefour::error_code, livefour::detect_result> detect_once(const livefour::client_options& o,
-                                                                       const std::filesystem::path& video,
-                                                                       livefour::diagnostics& diag) {
+                                                                      const std::filesystem::path& video,
+                                                                      livefour::diagnostics& diag) {
     asio::io_context ioc;
     livefour::client cl(ioc.get_executor(), o);
     livefour::detect_request req;
@@ -105,7 +105,8 @@ TEST_CASE("fault matrix: reply-side faults map to specific errors") {
         CHECK(diag.attempts() == 1);
     }
     SUBCASE("non-JSON 502 page → non_json_response with the status kept") {
-        emu.fault(R"({"fault":"http_status","status":502,"body":"<html>bad gateway</html>","content_type":"text/html"})");
+        emu.fault(
+            R"({"fault":"http_status","status":502,"body":"<html>bad gateway</html>","content_type":"text/html"})");
         auto [ec, r] = detect_once(o, video, diag);
         CHECK(ec == client_error::non_json_response);
         CHECK(diag.http_status() == 502);
@@ -133,7 +134,8 @@ TEST_CASE("fault matrix: reply-side faults map to specific errors") {
         for (int i = 0; i < 3; ++i) {
             livefour::digits_request dreq;
             livefour::diagnostics d;
-            auto [ec, r] = test::run_bounded(ioc, cl.async_get_digits(std::move(dreq), d, asio::as_tuple(asio::use_awaitable)));
+            auto [ec, r] =
+                test::run_bounded(ioc, cl.async_get_digits(std::move(dreq), d, asio::as_tuple(asio::use_awaitable)));
             CHECK((!ec || ec == client_error::retries_exhausted));
         }
         CHECK(emu.fired("rate_limit") >= 1);
@@ -144,8 +146,8 @@ TEST_CASE("fault matrix: an expired signature (clock skew) → code 9, not retri
     test::emulator emu;
     auto video = test::write_file(emu.dir / "v.mp4", 1000, test::mp4_magic());
     auto o = emu.options();
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     o.signing.clock = [now] { return now - 3600; };  // an hour slow: e = t + 300 is long past
     livefour::diagnostics diag;
     auto [ec, r] = detect_once(o, video, diag);
@@ -174,7 +176,8 @@ TEST_CASE("fault matrix: connection reset during connect, TLS 1.1-only server") 
     }
     SUBCASE("a server that only speaks TLS 1.1 is refused") {
         auto certs = dir / "certs";
-        REQUIRE(test::run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" + certs.string() + "'").first == 0);
+        REQUIRE(test::run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" + certs.string() + "'")
+                    .first == 0);
         const auto port = free_port();
         test::child server({"openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
                             (certs / "server.pem").string(), "-key", (certs / "server.key").string(), "-tls1_1",
@@ -272,7 +275,8 @@ TEST_CASE("fault matrix: a hostile server's endless chunk extension is bounded (
     livefour::client cl(ioc.get_executor(), o);
     livefour::diagnostics diag;
     livefour::digits_request dreq;
-    auto [ec, r] = test::run_bounded(ioc, cl.async_get_digits(std::move(dreq), diag, asio::as_tuple(asio::use_awaitable)));
+    auto [ec, r] =
+        test::run_bounded(ioc, cl.async_get_digits(std::move(dreq), diag, asio::as_tuple(asio::use_awaitable)));
     CHECK(ec == client_error::header_too_large);
     cl.close();
     ::shutdown(fd, SHUT_RDWR);

@@ -34,8 +34,8 @@ inline std::string cli_path() {
 /// livefour-emulator on 127.0.0.1, TLS with its self-made CA (or plain), stopped at scope exit.
 struct emulator {
     explicit emulator(std::vector<std::string> extra = {}, bool tls = true) : tls(tls) {
-        std::vector<std::string> argv = {emulator_path(), "--port", "0", "--quiet",
-                                         "--appid", appid, "--secret-id", secret_id};
+        std::vector<std::string> argv = {emulator_path(), "--port", "0",           "--quiet",
+                                         "--appid",       appid,    "--secret-id", secret_id};
         if (tls) {
             argv.push_back("--write-ca");
             argv.push_back(ca_path().string());
@@ -53,9 +53,9 @@ struct emulator {
 
     /// GET /_emulator/stats through curl (a peer, not our client).
     boost::json::object stats() const {
-        auto [st, out] = run("curl -sS --max-time 10 " +
-                             (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
-                             "/_emulator/stats");
+        auto [st, out] =
+            run("curl -sS --max-time 10 " + (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
+                "/_emulator/stats");
         REQUIRE(st == 0);
         return parse_json(out).as_object();
     }
@@ -63,17 +63,17 @@ struct emulator {
 
     /// Queues a fault (POST /_emulator/faults, docs/emulator.md) through curl.
     void fault(const std::string& json) const {
-        auto [st, out] = run("curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data '" + json +
-                             "' " + (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
-                             "/_emulator/faults");
+        auto [st, out] =
+            run("curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' --data '" + json + "' " +
+                (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() + "/_emulator/faults");
         INFO(out);
         REQUIRE(st == 0);
     }
     /// DELETE /_emulator/faults: clears queued faults and settings.
     void run_delete_faults() const {
-        auto [st, out] = run("curl -sS --max-time 10 -X DELETE " +
-                             (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) + url() +
-                             "/_emulator/faults");
+        auto [st, out] =
+            run("curl -sS --max-time 10 -X DELETE " + (tls ? "--cacert '" + ca_path().string() + "' " : std::string()) +
+                url() + "/_emulator/faults");
         REQUIRE(st == 0);
     }
     /// How often the named fault fired.
@@ -106,8 +106,8 @@ struct emulator {
 inline const std::filesystem::path& test_pki() {
     static temp_dir dir;
     static bool made = [] {
-        auto [st, out] = run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" +
-                             dir.path().string() + "' 2>&1");
+        auto [st, out] =
+            run(std::string("sh '") + LIVEFOUR_TEST_PEERS_DIR + "/make_certs.sh' '" + dir.path().string() + "' 2>&1");
         INFO(out);
         REQUIRE(st == 0);
         return true;

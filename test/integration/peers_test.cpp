@@ -16,8 +16,14 @@ const std::filesystem::path& certs() { return test::test_pki(); }
 
 struct python_peer {
     explicit python_peer(const std::string& cert = "server", std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {LIVEFOUR_TEST_PYTHON, std::string(LIVEFOUR_TEST_PEERS_DIR) + "/python_peer.py",
-                                         "--port", "0", "--report-dir", reports.path().string(), "--lifetime", "300"};
+        std::vector<std::string> argv = {LIVEFOUR_TEST_PYTHON,
+                                         std::string(LIVEFOUR_TEST_PEERS_DIR) + "/python_peer.py",
+                                         "--port",
+                                         "0",
+                                         "--report-dir",
+                                         reports.path().string(),
+                                         "--lifetime",
+                                         "300"};
         if (!cert.empty()) {
             argv.insert(argv.end(), {"--tls-cert", (certs() / (cert + ".pem")).string(), "--tls-key",
                                      (certs() / (cert + ".key")).string()});
@@ -55,8 +61,7 @@ struct python_peer {
 
 const boost::json::object* find_part(const boost::json::object& report, std::string_view name) {
     for (auto& p : report.at("parts").as_array())
-        if (p.as_object().at("name").is_string() && p.as_object().at("name").as_string() == name)
-            return &p.as_object();
+        if (p.as_object().at("name").is_string() && p.as_object().at("name").as_string() == name) return &p.as_object();
     return nullptr;
 }
 
@@ -76,18 +81,19 @@ TEST_CASE("python email-package peer decodes every part byte-for-byte and accept
     asio::io_context ioc;
     livefour::client cl(ioc.get_executor(), opts);
 
-    auto [ec, res] = test::run_bounded(ioc, [&]() -> asio::awaitable<std::tuple<livefour::error_code, livefour::detect_result>> {
-        // A named request, not a braced temporary inside the co_await expression: GCC 12
-        // relocates such temporaries bitwise into the coroutine frame, which corrupts SSO strings
-        // (a compiler bug, not a livefour one; see docs/known-issues.md).
-        livefour::digits_request dreq{.seq = "s-1"};
-        auto d = co_await cl.async_get_digits(std::move(dreq), asio::use_awaitable);
-        livefour::detect_request req{.validate_data = d.validate_data,
-                                     .video = livefour::body_source::file(video),
-                                     .card = livefour::body_source::file(card),
-                                     .seq = "s-2"};
-        co_return co_await cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable));
-    }());
+    auto [ec, res] =
+        test::run_bounded(ioc, [&]() -> asio::awaitable<std::tuple<livefour::error_code, livefour::detect_result>> {
+            // A named request, not a braced temporary inside the co_await expression: GCC 12
+            // relocates such temporaries bitwise into the coroutine frame, which corrupts SSO strings
+            // (a compiler bug, not a livefour one; see docs/known-issues.md).
+            livefour::digits_request dreq{.seq = "s-1"};
+            auto d = co_await cl.async_get_digits(std::move(dreq), asio::use_awaitable);
+            livefour::detect_request req{.validate_data = d.validate_data,
+                                         .video = livefour::body_source::file(video),
+                                         .card = livefour::body_source::file(card),
+                                         .seq = "s-2"};
+            co_return co_await cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable));
+        }());
     CHECK_FALSE(ec);
     CHECK(res.sim == 88);
 

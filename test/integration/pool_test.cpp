@@ -8,8 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include <atomic>
 #include <dirent.h>
+#include <atomic>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -157,9 +157,8 @@ TEST_CASE("cancellation while waiting for a connection, and close() with operati
     std::optional<livefour::error_code> first, waiting, after_close;
     cl.async_detect(std::move(busy), [&](livefour::error_code ec, livefour::detect_result) { first = ec; });
     asio::cancellation_signal sig;
-    cl.async_get_digits({}, asio::bind_cancellation_slot(sig.slot(), [&](livefour::error_code ec, livefour::digits_result) {
-                            waiting = ec;
-                        }));
+    cl.async_get_digits({}, asio::bind_cancellation_slot(
+                                sig.slot(), [&](livefour::error_code ec, livefour::digits_result) { waiting = ec; }));
     asio::steady_timer t1(ioc, std::chrono::milliseconds(100));
     t1.async_wait([&](livefour::error_code) { sig.emit(asio::cancellation_type::terminal); });
     asio::steady_timer t2(ioc, std::chrono::milliseconds(300));

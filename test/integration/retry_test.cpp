@@ -12,7 +12,9 @@ using livefour::client_error;
 namespace {
 
 struct fixture {
-    fixture() : emu({"--max-body-bytes", "0"}), video(test::write_file(emu.dir / "v.mp4", 2 * 1024 * 1024, test::mp4_magic())) {
+    fixture()
+        : emu({"--max-body-bytes", "0"}),
+          video(test::write_file(emu.dir / "v.mp4", 2 * 1024 * 1024, test::mp4_magic())) {
         opts = emu.options();
         opts.max_upload_bytes = 0;
         opts.retry.initial_backoff = std::chrono::milliseconds(10);
@@ -80,7 +82,8 @@ TEST_CASE("non-retryable answers are not retried") {
         auto req = f.request();
         req.seq = "force:live_status=-5016";
         livefour::diagnostics diag;
-        auto [ec, r] = test::run_bounded(f.ioc, cl.async_detect(std::move(req), diag, asio::as_tuple(asio::use_awaitable)));
+        auto [ec, r] =
+            test::run_bounded(f.ioc, cl.async_detect(std::move(req), diag, asio::as_tuple(asio::use_awaitable)));
         CHECK_FALSE(ec);
         CHECK(r.live_status == -5016);
         CHECK(diag.attempts() == 1);

@@ -35,11 +35,16 @@ long rss_kib() {
 /// A batch of random faults for the emulator's queue.
 std::string random_faults(std::mt19937& rng, int n) {
     static const char* kinds[] = {
-        R"({"fault":"code","code":15})",          R"({"fault":"code","code":107})",
-        R"({"fault":"code","code":108})",         R"({"fault":"code","code":213})",
-        R"({"fault":"reset","when":"after_body"})", R"({"fault":"close_after_body"})",
-        R"({"fault":"delay","ms":5})",            R"({"fault":"http_status","status":502,"body":"<html>502</html>"})",
-        R"({"fault":"truncated_reply"})",          R"({"fault":"reset","when":"before_body"})",
+        R"({"fault":"code","code":15})",
+        R"({"fault":"code","code":107})",
+        R"({"fault":"code","code":108})",
+        R"({"fault":"code","code":213})",
+        R"({"fault":"reset","when":"after_body"})",
+        R"({"fault":"close_after_body"})",
+        R"({"fault":"delay","ms":5})",
+        R"({"fault":"http_status","status":502,"body":"<html>502</html>"})",
+        R"({"fault":"truncated_reply"})",
+        R"({"fault":"reset","when":"before_body"})",
     };
     std::string s = "[";
     for (int i = 0; i < n; ++i) {
@@ -89,7 +94,8 @@ TEST_CASE("soak: 20,000 requests with random faults") {
                     livefour::detect_request req;
                     req.validate_data = "1234";
                     req.video = livefour::body_source::memory(video, "v.mp4");
-                    cl.async_detect(std::move(req), [finish](livefour::error_code ec, livefour::detect_result) { finish(ec); });
+                    cl.async_detect(std::move(req),
+                                    [finish](livefour::error_code ec, livefour::detect_result) { finish(ec); });
                 }
             };
             for (int k = 0; k < in_flight; ++k) launch_one();

@@ -163,7 +163,12 @@ inline std::filesystem::path write_file(const std::filesystem::path& p, std::uin
 }
 
 /// An mp4-looking prefix (`ftyp` box at offset 4) so the emulator recognises the container.
-inline std::string mp4_magic() { return std::string("\0\0\0\x18" "ftypisom\0\0\x02\0isomiso2", 24); }
+inline std::string mp4_magic() {
+    return std::string(
+        "\0\0\0\x18"
+        "ftypisom\0\0\x02\0isomiso2",
+        24);
+}
 /// A JPEG SOI + APP0 prefix.
 inline std::string jpeg_magic() { return std::string("\xFF\xD8\xFF\xE0\0\x10JFIF\0", 11); }
 

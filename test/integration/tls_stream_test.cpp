@@ -60,10 +60,11 @@ struct tls_peers {
     template <class... Coros>
     void run(Coros&&... coros) {
         int done = 0;
-        (asio::co_spawn(io, std::forward<Coros>(coros), [&](std::exception_ptr e) {
-             ++done;
-             if (e) std::rethrow_exception(e);
-         }),
+        (asio::co_spawn(io, std::forward<Coros>(coros),
+                        [&](std::exception_ptr e) {
+                            ++done;
+                            if (e) std::rethrow_exception(e);
+                        }),
          ...);
         io.run_for(std::chrono::seconds(60));
         REQUIRE(done == static_cast<int>(sizeof...(Coros)));
@@ -93,8 +94,8 @@ TEST_CASE("tls_stream: one write_some encrypts all it is offered; bytes arrive i
     tls_peers p;
     // Header-like first buffer + body buffer + trailer, then sizes around record boundaries, then
     // more than one operation may take (it takes max_write_plaintext and says so).
-    const std::vector<std::size_t> sizes = {1, 16383, 16384, 16385, 1024 * 1024 + 7,
-                                            tls_stream::max_write_plaintext + 100};
+    const std::vector<std::size_t> sizes = {1,     16383,           16384,
+                                            16385, 1024 * 1024 + 7, tls_stream::max_write_plaintext + 100};
     const std::string head = "POST /face/livedetectfour HTTP/1.1\r\n\r\n";
     const std::string body = pattern(256 * 1024, 1), tail = "\r\n--b--\r\n";
     std::vector<std::string> chunks;
@@ -131,7 +132,8 @@ TEST_CASE("tls_stream: one write_some encrypts all it is offered; bytes arrive i
                 CHECK(w == std::min(chunk.size(), tls_stream::max_write_plaintext));
                 off += w;
                 while (off < chunk.size()) {
-                    std::tie(wec, w) = co_await c.async_write_some(asio::buffer(chunk.data() + off, chunk.size() - off), tuple);
+                    std::tie(wec, w) =
+                        co_await c.async_write_some(asio::buffer(chunk.data() + off, chunk.size() - off), tuple);
                     REQUIRE(!wec);
                     off += w;
                 }
@@ -185,14 +187,13 @@ TEST_CASE("tls_stream: a rejected certificate fails with the verify reason and t
     tls_peers p("untrusted_ca");  // the server's chain does not lead to this CA
     error_code server_ec, client_ec;
     long verify = X509_V_OK;
-    p.run(
-        [&]() -> asio::awaitable<void> { co_await p.accept(server_ec); }(),
-        [&]() -> asio::awaitable<void> {
-            tls_stream c(p.io.get_executor(), p.client_ctx);
-            REQUIRE(!(co_await p.connect(c)));
-            std::tie(client_ec) = co_await c.async_handshake(tuple);
-            verify = SSL_get_verify_result(c.native_handle());
-        }());
+    p.run([&]() -> asio::awaitable<void> { co_await p.accept(server_ec); }(),
+          [&]() -> asio::awaitable<void> {
+              tls_stream c(p.io.get_executor(), p.client_ctx);
+              REQUIRE(!(co_await p.connect(c)));
+              std::tie(client_ec) = co_await c.async_handshake(tuple);
+              verify = SSL_get_verify_result(c.native_handle());
+          }());
     REQUIRE(client_ec);
     CHECK(client_ec.category() == asio::error::get_ssl_category());
     CHECK(ERR_GET_REASON(static_cast<unsigned long>(client_ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED);

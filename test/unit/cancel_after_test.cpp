@@ -264,7 +264,8 @@ TEST_CASE("cancel_after: the configured cancellation type reaches the operation"
         std::nullopt, asio::cancellation_type::partial, asio::cancellation_type::total};
     for (const auto& type : requested) {
         CAPTURE(type.has_value());
-        recording_initiation_with_executor init{{ioc.get_executor(), std::make_shared<std::optional<asio::cancellation_type_t>>()}};
+        recording_initiation_with_executor init{
+            {ioc.get_executor(), std::make_shared<std::optional<asio::cancellation_type_t>>()}};
         auto seen = init.seen;
         std::optional<error_code> result;
         auto cb = [&](error_code ec) { result = ec; };
@@ -282,11 +283,13 @@ TEST_CASE("cancel_after: the configured cancellation type reaches the operation"
 
 TEST_CASE("cancel_after: the caller's cancellation type is forwarded unchanged") {
     asio::io_context ioc;
-    recording_initiation_with_executor init{{ioc.get_executor(), std::make_shared<std::optional<asio::cancellation_type_t>>()}};
+    recording_initiation_with_executor init{
+        {ioc.get_executor(), std::make_shared<std::optional<asio::cancellation_type_t>>()}};
     auto seen = init.seen;
     asio::cancellation_signal user;
     std::optional<error_code> result;
-    async_recorded(init, cancel_after(1h, asio::bind_cancellation_slot(user.slot(), [&](error_code ec) { result = ec; })));
+    async_recorded(init,
+                   cancel_after(1h, asio::bind_cancellation_slot(user.slot(), [&](error_code ec) { result = ec; })));
     asio::post(ioc, [&] { user.emit(asio::cancellation_type::partial); });
     REQUIRE(run_to_idle(ioc));
     REQUIRE(result);
@@ -348,8 +351,9 @@ TEST_CASE("cancel_after: a read from a silent peer is cancelled (local socket pa
     // The same socket with total cancellation on a single read_some.
     ioc.restart();
     result.reset();
-    a.async_read_some(asio::buffer(buf), cancel_after(20ms, [&](error_code ec, std::size_t) { result = ec; },
-                                                      asio::cancellation_type::total));
+    a.async_read_some(asio::buffer(buf),
+                      cancel_after(
+                          20ms, [&](error_code ec, std::size_t) { result = ec; }, asio::cancellation_type::total));
     REQUIRE(run_to_idle(ioc));
     REQUIRE(result);
     CHECK(*result == asio::error::operation_aborted);

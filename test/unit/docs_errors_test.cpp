@@ -263,7 +263,8 @@ TEST_CASE("docs/errors.md: the API code tables match api_message(), condition_of
         CHECK(row[4] == yes_no(livefour::is_retryable(ec)));
         CHECK(row[4] == retry_loop(ec));
         if (row[1] == "—") {
-            for (const auto& [name, value] : api_enumerators) CHECK_MESSAGE(value != code, "enumerator ", name, " not named");
+            for (const auto& [name, value] : api_enumerators)
+                CHECK_MESSAGE(value != code, "enumerator ", name, " not named");
         } else {
             const auto it = api_enumerators.find(row[1]);
             REQUIRE_MESSAGE(it != api_enumerators.end(), "unknown enumerator ", row[1]);
@@ -345,9 +346,12 @@ TEST_CASE("docs/errors.md: the Asio/Beast table matches the classification") {
 
 TEST_CASE("docs/errors.md: the condition table matches the condition category") {
     const std::map<std::string, livefour::condition> names = {
-        {"auth", livefour::condition::auth},           {"rate_limit", livefour::condition::rate_limit},
-        {"bad_request", livefour::condition::bad_request}, {"server", livefour::condition::server},
-        {"verdict", livefour::condition::verdict},     {"identity", livefour::condition::identity},
+        {"auth", livefour::condition::auth},
+        {"rate_limit", livefour::condition::rate_limit},
+        {"bad_request", livefour::condition::bad_request},
+        {"server", livefour::condition::server},
+        {"verdict", livefour::condition::verdict},
+        {"identity", livefour::condition::identity},
         {"transport", livefour::condition::transport},
     };
     const auto rows = rows_of(read_doc(), "condition");
@@ -365,11 +369,12 @@ TEST_CASE("docs/errors.md: the condition table matches the condition category") 
 TEST_CASE("docs/errors.md checker: it notices a wrong row") {
     // The parser must not silently skip what it cannot read: a doctored table yields rows that
     // the checks above would reject.
-    const std::string doc = "<!-- generated-table: client -->\n"
-                            "| Value | Enumerator | Message | Condition | is_retryable | loop |\n"
-                            "|---:|---|---|---|---|---|\n"
-                            "| 19 | `stall_timeout` | `a wrong message` | transport | yes | yes |\n"
-                            "\nafter the table\n| 1 | not | a | marked | table | row |\n";
+    const std::string doc =
+        "<!-- generated-table: client -->\n"
+        "| Value | Enumerator | Message | Condition | is_retryable | loop |\n"
+        "|---:|---|---|---|---|---|\n"
+        "| 19 | `stall_timeout` | `a wrong message` | transport | yes | yes |\n"
+        "\nafter the table\n| 1 | not | a | marked | table | row |\n";
     const auto rows = rows_of(doc, "client");
     REQUIRE(rows.size() == 1);
     CHECK(rows[0][1] == "stall_timeout");

@@ -24,21 +24,21 @@ struct expected_class {
 
 // Every code of spec §5 with the classification the design asks for.
 constexpr expected_class spec_codes[] = {
-    {3, condition::bad_request, false},   {4, condition::auth, false},         {5, condition::auth, false},
-    {6, condition::auth, false},          {9, condition::auth, false},         {10, condition::auth, false},
-    {11, condition::auth, false},         {12, condition::auth, false},        {13, condition::auth, false},
-    {14, condition::auth, false},         {15, condition::rate_limit, true},   {16, condition::auth, false},
-    {21, condition::bad_request, false},  {23, condition::bad_request, false}, {24, condition::auth, false},
-    {107, condition::server, true},       {108, condition::server, true},      {213, condition::server, false},
-    {-4006, condition::verdict, false},   {-4007, condition::verdict, false},  {-4009, condition::verdict, false},
-    {-4010, condition::verdict, false},   {-4011, condition::verdict, false},  {-4012, condition::verdict, false},
-    {-4015, condition::verdict, false},   {-4016, condition::verdict, false},  {-4017, condition::verdict, false},
-    {-4018, condition::verdict, false},   {-5001, condition::verdict, false},  {-5002, condition::verdict, false},
-    {-5005, condition::verdict, false},   {-5007, condition::verdict, false},  {-5008, condition::verdict, false},
-    {-5009, condition::verdict, false},   {-5010, condition::verdict, false},  {-5011, condition::verdict, false},
-    {-5012, condition::verdict, false},   {-5013, condition::verdict, false},  {-5014, condition::verdict, false},
-    {-5015, condition::verdict, false},   {-5016, condition::verdict, false},  {-5801, condition::identity, false},
-    {-5802, condition::server, false},    {-5803, condition::identity, false}, {-5804, condition::identity, false},
+    {3, condition::bad_request, false},  {4, condition::auth, false},         {5, condition::auth, false},
+    {6, condition::auth, false},         {9, condition::auth, false},         {10, condition::auth, false},
+    {11, condition::auth, false},        {12, condition::auth, false},        {13, condition::auth, false},
+    {14, condition::auth, false},        {15, condition::rate_limit, true},   {16, condition::auth, false},
+    {21, condition::bad_request, false}, {23, condition::bad_request, false}, {24, condition::auth, false},
+    {107, condition::server, true},      {108, condition::server, true},      {213, condition::server, false},
+    {-4006, condition::verdict, false},  {-4007, condition::verdict, false},  {-4009, condition::verdict, false},
+    {-4010, condition::verdict, false},  {-4011, condition::verdict, false},  {-4012, condition::verdict, false},
+    {-4015, condition::verdict, false},  {-4016, condition::verdict, false},  {-4017, condition::verdict, false},
+    {-4018, condition::verdict, false},  {-5001, condition::verdict, false},  {-5002, condition::verdict, false},
+    {-5005, condition::verdict, false},  {-5007, condition::verdict, false},  {-5008, condition::verdict, false},
+    {-5009, condition::verdict, false},  {-5010, condition::verdict, false},  {-5011, condition::verdict, false},
+    {-5012, condition::verdict, false},  {-5013, condition::verdict, false},  {-5014, condition::verdict, false},
+    {-5015, condition::verdict, false},  {-5016, condition::verdict, false},  {-5801, condition::identity, false},
+    {-5802, condition::server, false},   {-5803, condition::identity, false}, {-5804, condition::identity, false},
     {-5805, condition::identity, false},
 };
 
@@ -149,9 +149,15 @@ TEST_CASE("errors: retryable client errors and transport errors") {
 
     namespace ae = boost::asio::error;
     const error_code transient[] = {
-        ae::connection_refused, ae::connection_reset, ae::broken_pipe,      ae::eof,
-        ae::timed_out,          ae::host_unreachable, ae::network_unreachable,
-        make_error_code(boost::beast::error::timeout), make_error_code(boost::asio::ssl::error::stream_truncated),
+        ae::connection_refused,
+        ae::connection_reset,
+        ae::broken_pipe,
+        ae::eof,
+        ae::timed_out,
+        ae::host_unreachable,
+        ae::network_unreachable,
+        make_error_code(boost::beast::error::timeout),
+        make_error_code(boost::asio::ssl::error::stream_truncated),
     };
     for (const auto& ec : transient) {
         CAPTURE(ec.message());
@@ -182,9 +188,10 @@ TEST_CASE("errors: connection reuse after client errors") {
         CHECK_FALSE(is_fatal_for_connection(e));
     }
     // Mid-exchange: half-sent body, unread or unparsable reply.
-    for (auto e : {client_error::file_changed_size, client_error::source_failed, client_error::response_too_large,
-                   client_error::header_too_large, client_error::non_json_response, client_error::malformed_response,
-                   client_error::stall_timeout, client_error::deadline_exceeded, client_error::tls_verification_failed}) {
+    for (auto e :
+         {client_error::file_changed_size, client_error::source_failed, client_error::response_too_large,
+          client_error::header_too_large, client_error::non_json_response, client_error::malformed_response,
+          client_error::stall_timeout, client_error::deadline_exceeded, client_error::tls_verification_failed}) {
         CAPTURE(static_cast<int>(e));
         CHECK(is_fatal_for_connection(e));
     }

@@ -72,7 +72,8 @@ TEST_CASE("multipart: a file that changes size is an error, never a wrong body")
         REQUIRE_FALSE(ec);
         REQUIRE(w.get(ec).has_value());
         fs::resize_file(p, 50'000);
-        while (w.get(ec)) {}
+        while (w.get(ec)) {
+        }
         CHECK(ec == client_error::file_changed_size);
         CHECK_FALSE(w.get(ec).has_value());  // the error sticks
         CHECK(ec == client_error::file_changed_size);
@@ -86,7 +87,8 @@ TEST_CASE("multipart: a file that changes size is an error, never a wrong body")
         REQUIRE_FALSE(ec);
         REQUIRE(w.get(ec).has_value());
         std::ofstream(p, std::ios::app) << "x";
-        while (w.get(ec)) {}
+        while (w.get(ec)) {
+        }
         CHECK(ec == client_error::file_changed_size);
     }
     SUBCASE("a sized custom source that lies") {

@@ -139,7 +139,10 @@ TEST_CASE("multipart: random forms round-trip through Python's email parser") {
         auto form = std::make_shared<multipart_form>(boundary);
         CAPTURE(form->boundary());
         form->write_buffer_size = std::vector<std::size_t>{1, 16384, 65536, 262144, 8 << 20}[pick(5)];
-        struct expect { std::string name, filename, type, sha; std::size_t size; };
+        struct expect {
+            std::string name, filename, type, sha;
+            std::size_t size;
+        };
         std::vector<expect> want;
         const auto nparts = 1 + pick(7);
         for (std::size_t i = 0; i < nparts; ++i) {
@@ -265,4 +268,3 @@ TEST_CASE("multipart: prepare() rewinds; each prepare() arms one serialization")
     CHECK_FALSE(form->prepared());
     CHECK_FALSE(form->content_length());
 }
-

@@ -86,10 +86,14 @@ TEST_CASE("retry: a configured code set replaces the default") {
 
 TEST_CASE("retry: connect-phase failures are always retried") {
     const retry_policy p;
-    const error_code connect_phase[] = {
-        client_error::resolve_timeout, client_error::connect_timeout, client_error::handshake_timeout,
-        ae::connection_refused,        ae::host_unreachable,          ae::network_unreachable,
-        ae::host_not_found_try_again,  ssl_error(SSL_R_WRONG_VERSION_NUMBER)};
+    const error_code connect_phase[] = {client_error::resolve_timeout,
+                                        client_error::connect_timeout,
+                                        client_error::handshake_timeout,
+                                        ae::connection_refused,
+                                        ae::host_unreachable,
+                                        ae::network_unreachable,
+                                        ae::host_not_found_try_again,
+                                        ssl_error(SSL_R_WRONG_VERSION_NUMBER)};
     for (const auto& ec : connect_phase)
         for (auto o : all_ops) {
             CAPTURE(ec.message());
@@ -101,14 +105,19 @@ TEST_CASE("retry: connect-phase failures are always retried") {
 }
 
 TEST_CASE("retry: exchange failures depend on how far the request got") {
-    const error_code exchange_failures[] = {
-        ae::connection_reset,      ae::broken_pipe,
-        ae::eof,                   ae::connection_aborted,
-        ae::timed_out,             ae::network_reset,
-        client_error::stall_timeout, client_error::connection_closed,
-        boost::asio::ssl::error::stream_truncated, http::error::end_of_stream,
-        http::error::partial_message, boost::beast::error::timeout,
-        ssl_error(SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)};
+    const error_code exchange_failures[] = {ae::connection_reset,
+                                            ae::broken_pipe,
+                                            ae::eof,
+                                            ae::connection_aborted,
+                                            ae::timed_out,
+                                            ae::network_reset,
+                                            client_error::stall_timeout,
+                                            client_error::connection_closed,
+                                            boost::asio::ssl::error::stream_truncated,
+                                            http::error::end_of_stream,
+                                            http::error::partial_message,
+                                            boost::beast::error::timeout,
+                                            ssl_error(SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)};
     struct row {
         op o;
         phase ph;
@@ -170,8 +179,8 @@ TEST_CASE("retry: never for cancellation, deadlines, closed pools, TLS verificat
         client_error::malformed_response,
         client_error::similarity_below_threshold,
         client_error::comparison_missing,
-        http::error::bad_version,         // the server sent garbage
-        ae::host_not_found,               // authoritative: no such host
+        http::error::bad_version,                                                     // the server sent garbage
+        ae::host_not_found,                                                           // authoritative: no such host
         boost::system::errc::make_error_code(boost::system::errc::invalid_argument),  // unclassified
     };
     for (const auto& ec : never)
@@ -245,15 +254,15 @@ TEST_CASE("retry: the predicate decides first, nullopt falls back to the default
     CHECK_FALSE(seen[0].idempotent);
 
     CHECK_FALSE(should_retry(p, info_for(make_api_error(15), op::digits, phase::reply_started)));
-    CHECK(should_retry(p, info_for(make_api_error(107), op::digits, phase::reply_started)));        // default
-    CHECK_FALSE(should_retry(p, info_for(ae::eof, op::detect, phase::sent_no_reply)));            // default
+    CHECK(should_retry(p, info_for(make_api_error(107), op::digits, phase::reply_started)));  // default
+    CHECK_FALSE(should_retry(p, info_for(ae::eof, op::detect, phase::sent_no_reply)));        // default
     CHECK(seen.size() == 4);
 }
 
 TEST_CASE("backoff: bounds grow by the multiplier up to the cap") {
     const retry_policy p;  // 100 ms, x2, cap 5000 ms, throttle 1000 ms
     const error_code reset = ae::connection_reset;
-    const std::pair<int, long> expected[] = {{1, 100}, {2, 200}, {3, 400}, {4, 800}, {5, 1600},
+    const std::pair<int, long> expected[] = {{1, 100},  {2, 200},  {3, 400},  {4, 800},   {5, 1600},
                                              {6, 3200}, {7, 5000}, {8, 5000}, {60, 5000}, {100000, 5000}};
     for (auto [attempt, bound] : expected) {
         CAPTURE(attempt);
@@ -298,8 +307,7 @@ TEST_CASE("backoff: full jitter is uniform over [0, bound]") {
     const retry_policy p;
     const error_code ec = ae::connection_reset;
     // The mapping itself: evenly spaced samples give evenly spaced delays.
-    for (int i = 0; i <= 10; ++i)
-        CHECK(backoff_delay(p, 3, ec, i / 10.0) == std::chrono::milliseconds{40 * i});
+    for (int i = 0; i <= 10; ++i) CHECK(backoff_delay(p, 3, ec, i / 10.0) == std::chrono::milliseconds{40 * i});
 
     // The random overload: 20000 draws for a 400 ms bound.
     constexpr int n = 20000;

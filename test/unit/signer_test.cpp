@@ -110,10 +110,13 @@ TEST_CASE("signer: golden vectors of spec §2, byte-exact") {
     const vec vectors[] = {
         {"", "a=1250000000&b=&k=AKIDEXAMPLE&e=1500000300&t=1500000000&r=1234567890&f=",
          "8ca4536dd19c001e8352a341dd5bbd85e05c3d88",
-         "jKRTbdGcAB6DUqNB3Vu9heBcPYhhPTEyNTAwMDAwMDAmYj0maz1BS0lERVhBTVBMRSZlPTE1MDAwMDAzMDAmdD0xNTAwMDAwMDAwJnI9MTIzNDU2Nzg5MCZmPQ=="},
+         "jKRTbdGcAB6DUqNB3Vu9heBcPYhhPTEyNTAwMDAwMDAmYj0maz1BS0lERVhBTVBMRSZlPTE1MDAwMDAzMDAmdD0xNTAwMDAwMDAwJnI9MTIzN"
+         "DU2Nzg5MCZmPQ=="},
         {"tencentyun", "a=1250000000&b=tencentyun&k=AKIDEXAMPLE&e=1500000300&t=1500000000&r=1234567890&f=",
          "2958694f6c72f1efbc14a431a521a3fde475bb98",
-         "KVhpT2xy8e+8FKQxpSGj/eR1u5hhPTEyNTAwMDAwMDAmYj10ZW5jZW50eXVuJms9QUtJREVYQU1QTEUmZT0xNTAwMDAwMzAwJnQ9MTUwMDAwMDAwMCZyPTEyMzQ1Njc4OTAmZj0="},
+         "KVhpT2xy8e+8FKQxpSGj/"
+         "eR1u5hhPTEyNTAwMDAwMDAmYj10ZW5jZW50eXVuJms9QUtJREVYQU1QTEUmZT0xNTAwMDAwMzAwJnQ9MTUwMDAwMDAwMCZyPTEyMzQ1Njc4OT"
+         "AmZj0="},
     };
     for (const auto& v : vectors) {
         CAPTURE(v.bucket);
@@ -150,8 +153,8 @@ TEST_CASE("signer: ~20 random inputs agree with Python's hmac (independent imple
     std::string input;
     for (const auto& c : cases) {
         input += R"({"key_hex":")" + hex_of(c.key) + R"(","appid":")" + c.appid + R"(","bucket":")" + c.bucket +
-                 R"(","secret_id":")" + c.secret_id + R"(","e":)" + std::to_string(c.expiry) +
-                 R"(,"t":)" + std::to_string(c.now) + R"(,"r":)" + std::to_string(c.r) + "}\n";
+                 R"(","secret_id":")" + c.secret_id + R"(","e":)" + std::to_string(c.expiry) + R"(,"t":)" +
+                 std::to_string(c.now) + R"(,"r":)" + std::to_string(c.r) + "}\n";
     }
     const temp_file file(input);
     std::istringstream lines(run(std::string(LIVEFOUR_TEST_PYTHON) + " '" + LIVEFOUR_TEST_PEERS_DIR +
@@ -204,7 +207,7 @@ TEST_CASE("signer: cached while more than the margin remains, re-signed after") 
     CHECK(s.authorization() == first);
     CHECK(next_r == 101);
 
-    now += 1;    // exactly 60 s remain: no longer "more than the margin"
+    now += 1;  // exactly 60 s remain: no longer "more than the margin"
     const std::string second = s.authorization();
     CHECK(second != first);
     CHECK(second == s.sign(1'700'000'240, 1'700'000'540, 101));
@@ -366,8 +369,8 @@ TEST_CASE("secrets: never printed, never in exception texts") {
 }
 
 TEST_CASE("secret_string: copy, move and assignment keep or wipe the value") {
-    secret_string a("short");                      // in-place (small string) storage
-    secret_string b(std::string(100, 'x'));        // heap storage
+    secret_string a("short");                // in-place (small string) storage
+    secret_string b(std::string(100, 'x'));  // heap storage
     secret_string c = a;
     CHECK(c.reveal() == "short");
     secret_string d = std::move(a);
@@ -389,8 +392,13 @@ TEST_CASE("secret_string: copy, move and assignment keep or wipe the value") {
 
 TEST_CASE("crypto: base64 RFC 4648 vectors, strict decoding") {
     const std::pair<std::string_view, std::string_view> rfc[] = {
-        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (auto [plain, enc] : rfc) {
         CHECK(detail::base64_encode(plain) == enc);
@@ -398,8 +406,8 @@ TEST_CASE("crypto: base64 RFC 4648 vectors, strict decoding") {
     }
     CHECK(detail::base64_encode("\xfb\xff") == "+/8=");  // standard, not URL-safe alphabet
     CHECK(detail::base64_decode("+/8=") == std::string("\xfb\xff"));
-    const std::string_view bad_inputs[] = {"Zg", "Zg=", "Z===", "Zm9v\n", " Zm9v", "Zg==Zg==", "Zm=v", "-_8=",
-                                           "Zh==", "Zm9=", "Zm9 ", "Zg\n=", "Zm9vYg=\0"sv};
+    const std::string_view bad_inputs[] = {"Zg",   "Zg=",  "Z===", "Zm9v\n", " Zm9v", "Zg==Zg==",   "Zm=v",
+                                           "-_8=", "Zh==", "Zm9=", "Zm9 ",   "Zg\n=", "Zm9vYg=\0"sv};
     for (std::string_view bad : bad_inputs) {
         CAPTURE(bad);
         CHECK_FALSE(detail::base64_decode(bad));
@@ -411,16 +419,14 @@ TEST_CASE("crypto: base64 RFC 4648 vectors, strict decoding") {
 }
 
 TEST_CASE("crypto: SHA-256, HMAC-SHA1 RFC 2202 and hex") {
-    CHECK(detail::to_hex(detail::sha256("abc")) ==
-          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(detail::to_hex(detail::sha256("")) ==
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(detail::to_hex(detail::sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(detail::to_hex(detail::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     // RFC 2202 test case 2
     CHECK(detail::to_hex(detail::hmac_sha1("Jefe", "what do ya want for nothing?")) ==
           "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
     // RFC 2202 test case 6: key longer than the block size
-    CHECK(detail::to_hex(detail::hmac_sha1(std::string(80, '\xaa'),
-                                           "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+    CHECK(detail::to_hex(
+              detail::hmac_sha1(std::string(80, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")) ==
           "aa4ae5e15272d00e95705637ce8a3b55ed402112");
     const unsigned char bytes[] = {0x00, 0x0f, 0xa0, 0xff};
     CHECK(detail::to_hex(bytes) == "000fa0ff");

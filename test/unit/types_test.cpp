@@ -30,8 +30,8 @@ const std::string jpeg_bytes = std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00", 1
 
 std::string success_reply(std::string_view photo_field = "photo") {
     return R"({"data":{"live_status":0,"live_msg":"LIVE_SUCCESS","compare_status":0,"compare_msg":"COMPARE_SUCCESS",)"
-           R"("sim":87,")" + std::string(photo_field) + R"(":")" + detail::base64_encode(jpeg_bytes) +
-           R"("},"code":0,"message":"OK"})";
+           R"("sim":87,")" +
+           std::string(photo_field) + R"(":")" + detail::base64_encode(jpeg_bytes) + R"("},"code":0,"message":"OK"})";
 }
 
 detect_result detect(std::optional<int> live, std::optional<int> compare, std::optional<int> sim, int code = 0) {
@@ -116,8 +116,8 @@ TEST_CASE("types: error envelope with HTTP 400") {
 }
 
 TEST_CASE("types: non-JSON bodies keep the HTTP status") {
-    const std::string html =
-        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\x1b[31m" + std::string(500, 'x') + "</body></html>";
+    const std::string html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\x1b[31m" +
+                             std::string(500, 'x') + "</body></html>";
     detect_result r;
     diagnostics d;
     CHECK(parse_detect_response(html, 502, r, d) == client_error::non_json_response);
@@ -207,7 +207,8 @@ TEST_CASE("types: unknown fields ignored, null read as absent") {
     CHECK(r.photo.empty());
 
     digits_result g;
-    CHECK_FALSE(parse_digits_response(R"({"code":0,"data":{"validate_data":"0042","seq":"s1"},"bucket":"b"})", 200, g, d));
+    CHECK_FALSE(
+        parse_digits_response(R"({"code":0,"data":{"validate_data":"0042","seq":"s1"},"bucket":"b"})", 200, g, d));
     CHECK(g.validate_data == "0042");
     CHECK(g.message.empty());
     CHECK(d.server_message().empty());

@@ -74,9 +74,9 @@ struct args {
 
 args parse(int argc, char** argv) {
     static const std::vector<std::string> with_value = {
-        "--endpoint", "--ca-file", "--max-upload-bytes", "--threshold", "--seq", "--appid",
-        "--secret-id", "--secret-key", "--validate-data", "--video", "--card", "--max-attempts",
-        "--connect-timeout", "--stall-timeout", "--deadline"};
+        "--endpoint", "--ca-file",      "--max-upload-bytes", "--threshold",     "--seq",
+        "--appid",    "--secret-id",    "--secret-key",       "--validate-data", "--video",
+        "--card",     "--max-attempts", "--connect-timeout",  "--stall-timeout", "--deadline"};
     static const std::vector<std::string> flags = {"--insecure-http", "--chunked", "--progress", "--stats"};
     args a;
     for (int i = 1; i < argc; ++i) {
@@ -169,13 +169,13 @@ void print_stats(const livefour::diagnostics& diag, const livefour::client& cl,
         const auto& r = diag.retries()[i];
         if (i) retries += ",";
         retries += "{\"category\":\"" + std::string(r.error.category().name()) +
-                   "\",\"value\":" + std::to_string(r.error.value()) + ",\"delay_ms\":" +
-                   std::to_string(r.delay.count()) + "}";
+                   "\",\"value\":" + std::to_string(r.error.value()) +
+                   ",\"delay_ms\":" + std::to_string(r.delay.count()) + "}";
     }
     retries += "]";
     auto st = cl.stats();
-    std::cerr << "{\"attempts\":" << diag.attempts() << ",\"retries\":" << retries << ",\"elapsed_ms\":"
-              << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+    std::cerr << "{\"attempts\":" << diag.attempts() << ",\"retries\":" << retries
+              << ",\"elapsed_ms\":" << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
               << ",\"http_status\":" << diag.http_status() << ",\"connections_created\":" << st.created
               << ",\"requests_on_reused_connections\":" << st.reused << ",\"tls_resumed\":" << st.tls_resumed
               << ",\"requests\":" << st.requests << "}\n";
@@ -238,8 +238,7 @@ asio::awaitable<int> run_command(const args& a, livefour::client& cl, livefour::
         std::cerr << "livefour: verdict: not accepted (" << v.reason.message() << ")\n";
         co_return negative_verdict;
     }
-    std::cerr << "livefour: verdict: accepted" << (v.sim >= 0 ? " (sim " + std::to_string(v.sim) + ")" : "")
-              << "\n";
+    std::cerr << "livefour: verdict: accepted" << (v.sim >= 0 ? " (sim " + std::to_string(v.sim) + ")" : "") << "\n";
     co_return ok;
 }
 
@@ -274,8 +273,9 @@ int main(int argc, char** argv) {
     opts.creds.secret_id = from_arg_or_env(a, "--secret-id", "LIVEFOUR_SECRET_ID");
     opts.creds.secret_key = livefour::secret_string(from_arg_or_env(a, "--secret-key", "LIVEFOUR_SECRET_KEY"));
     if (opts.creds.appid.empty() || opts.creds.secret_id.empty() || opts.creds.secret_key.empty())
-        usage("credentials missing: --appid/--secret-id/--secret-key or LIVEFOUR_APPID/LIVEFOUR_SECRET_ID/"
-              "LIVEFOUR_SECRET_KEY");
+        usage(
+            "credentials missing: --appid/--secret-id/--secret-key or LIVEFOUR_APPID/LIVEFOUR_SECRET_ID/"
+            "LIVEFOUR_SECRET_KEY");
 
     asio::io_context ioc;
     std::optional<livefour::client> cl;

@@ -75,9 +75,11 @@ signature_check verify_signature(std::string_view header, const auth_config& con
     out.appid = std::string(fields->a);
 
     const auto& creds = config.credentials;
-    const bool appid_known = std::any_of(creds.begin(), creds.end(), [&](const credential& c) { return c.appid == fields->a; });
+    const bool appid_known =
+        std::any_of(creds.begin(), creds.end(), [&](const credential& c) { return c.appid == fields->a; });
     if (!appid_known) return {10, out.appid};
-    const auto by_id = std::find_if(creds.begin(), creds.end(), [&](const credential& c) { return c.secret_id == fields->k; });
+    const auto by_id =
+        std::find_if(creds.begin(), creds.end(), [&](const credential& c) { return c.secret_id == fields->k; });
     if (by_id == creds.end()) return {11, out.appid};
     const auto pair = std::find_if(creds.begin(), creds.end(), [&](const credential& c) {
         return c.secret_id == fields->k && c.appid == fields->a;

@@ -48,9 +48,9 @@ std::string serialize_header(const Header& m) {
 /// A JSON object reply padded to a size with whitespace before its closing brace: still valid
 /// JSON with the same value, just `target` bytes long.
 struct padded_json {
-    std::string_view head;   ///< everything before the closing brace
-    std::uint64_t pad = 0;   ///< spaces
-    std::string_view tail;   ///< the closing brace (empty if the body was not an object)
+    std::string_view head;  ///< everything before the closing brace
+    std::uint64_t pad = 0;  ///< spaces
+    std::string_view tail;  ///< the closing brace (empty if the body was not an object)
 
     [[nodiscard]] std::uint64_t size() const noexcept { return head.size() + pad + tail.size(); }
 };
@@ -69,8 +69,8 @@ inline padded_json pad_json(std::string_view json, std::uint64_t target) noexcep
 template <class Stream>
 asio::awaitable<error_code> write_all(Stream& s, std::string_view bytes, const arm_fn& arm) {
     arm();
-    auto [ec, n] = co_await asio::async_write(s, asio::buffer(bytes.data(), bytes.size()),
-                                              asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(s, asio::buffer(bytes.data(), bytes.size()), asio::as_tuple(asio::use_awaitable));
     co_return ec;
 }
 

@@ -43,11 +43,20 @@ enum class fault_kind : std::uint8_t {
 };
 
 /// Names used on the wire (control plane, stats), indexed by fault_kind.
-inline constexpr std::array<std::string_view, 14> fault_names{
-    "code",         "http_status",     "non_json",      "rate_limit",
-    "delay",        "stall_after_body_bytes", "close_after_body_bytes", "close_after_body",
-    "reset",        "truncated_reply", "trickle_reply", "huge_body",
-    "huge_header",  "keepalive_close"};
+inline constexpr std::array<std::string_view, 14> fault_names{"code",
+                                                              "http_status",
+                                                              "non_json",
+                                                              "rate_limit",
+                                                              "delay",
+                                                              "stall_after_body_bytes",
+                                                              "close_after_body_bytes",
+                                                              "close_after_body",
+                                                              "reset",
+                                                              "truncated_reply",
+                                                              "trickle_reply",
+                                                              "huge_body",
+                                                              "huge_header",
+                                                              "keepalive_close"};
 
 /// The wire name of `k`.
 constexpr std::string_view fault_name(fault_kind k) noexcept { return fault_names[static_cast<std::size_t>(k)]; }
@@ -69,14 +78,14 @@ inline constexpr std::array<std::string_view, 3> api_paths{"/face/livegetfour", 
 /// Ceilings: the emulator may face the internet, and a fault must not become a way to make it
 /// allocate or wait without bound.
 namespace fault_limits {
-inline constexpr std::uint64_t max_ms = 600000;                  ///< delay, stall, keepalive_close
+inline constexpr std::uint64_t max_ms = 600000;  ///< delay, stall, keepalive_close
 inline constexpr std::uint64_t max_trickle_interval_ms = 60000;
 inline constexpr std::uint64_t max_trickle_bytes_per_write = 65536;
 inline constexpr std::uint64_t max_huge_body = 1024ull * 1024 * 1024;  ///< streamed, not allocated
 inline constexpr std::uint64_t max_huge_header = 1024 * 1024;          ///< allocated per reply
-inline constexpr std::size_t max_text_body = 64 * 1024;          ///< http_status / non_json `body`
-inline constexpr std::size_t max_pending = 1000;                 ///< queued entries
-inline constexpr std::size_t max_per_request = 100;              ///< faults in one POST
+inline constexpr std::size_t max_text_body = 64 * 1024;                ///< http_status / non_json `body`
+inline constexpr std::size_t max_pending = 1000;                       ///< queued entries
+inline constexpr std::size_t max_per_request = 100;                    ///< faults in one POST
 inline constexpr double max_per_second = 1e6;
 inline constexpr std::uint64_t max_burst = 1000000;
 }  // namespace fault_limits
@@ -84,20 +93,20 @@ inline constexpr std::uint64_t max_burst = 1000000;
 /// One fault as a test asked for it. Only the members of its kind are meaningful.
 struct fault {
     fault_kind kind = fault_kind::code;
-    std::string path;          ///< one of api_paths; empty = every API path
-    std::uint64_t count = 1;   ///< matching requests it applies to; 0 = until cleared
-    int code = 0;              ///< code; http_status when has_code
-    bool has_code = false;     ///< http_status answers a JSON envelope with `code`
-    unsigned status = 0;       ///< http_status
-    std::optional<std::string> body;  ///< http_status, non_json: the exact reply body
-    std::string content_type;  ///< http_status, non_json; empty = the default for the body
-    std::optional<std::uint64_t> ms;     ///< delay, keepalive_close; stall (absent = "forever")
-    std::optional<std::uint64_t> bytes;  ///< *_after_body_bytes, reset, truncated (absent = half), huge_*
+    std::string path;                            ///< one of api_paths; empty = every API path
+    std::uint64_t count = 1;                     ///< matching requests it applies to; 0 = until cleared
+    int code = 0;                                ///< code; http_status when has_code
+    bool has_code = false;                       ///< http_status answers a JSON envelope with `code`
+    unsigned status = 0;                         ///< http_status
+    std::optional<std::string> body;             ///< http_status, non_json: the exact reply body
+    std::string content_type;                    ///< http_status, non_json; empty = the default for the body
+    std::optional<std::uint64_t> ms;             ///< delay, keepalive_close; stall (absent = "forever")
+    std::optional<std::uint64_t> bytes;          ///< *_after_body_bytes, reset, truncated (absent = half), huge_*
     reset_point when = reset_point::after_body;  ///< reset
-    std::uint64_t interval_ms = 0;       ///< trickle_reply
-    std::uint64_t bytes_per_write = 1;   ///< trickle_reply
-    double per_second = 0;               ///< rate_limit
-    std::uint64_t burst = 0;             ///< rate_limit: bucket capacity
+    std::uint64_t interval_ms = 0;               ///< trickle_reply
+    std::uint64_t bytes_per_write = 1;           ///< trickle_reply
+    double per_second = 0;                       ///< rate_limit
+    std::uint64_t burst = 0;                     ///< rate_limit: bucket capacity
 
     /// Body bytes after which the fault acts while the body is being read (stall, close, reset
     /// after B bytes); nullopt for faults that act at another point.
@@ -145,8 +154,8 @@ inline bool read_uint(const json::object& o, std::string_view key, std::uint64_t
     return true;
 }
 
-inline bool read_string(const json::object& o, std::string_view key, std::size_t max,
-                        std::optional<std::string>& out, std::string& error) {
+inline bool read_string(const json::object& o, std::string_view key, std::size_t max, std::optional<std::string>& out,
+                        std::string& error) {
     const auto* v = o.if_contains(key);
     if (!v) return true;
     if (!v->is_string() || v->get_string().size() > max) {
@@ -286,11 +295,16 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
         if (!read_uint(o, "bytes", 0, UINT64_MAX, f.bytes, why)) return fail(why);
         std::optional<std::string> when;
         if (!read_string(o, "when", 32, when, why)) return fail(why);
-        if (!when) f.when = f.bytes ? reset_point::after_body_bytes : reset_point::after_body;
-        else if (*when == "before_body") f.when = reset_point::before_body;
-        else if (*when == "after_body_bytes") f.when = reset_point::after_body_bytes;
-        else if (*when == "after_body") f.when = reset_point::after_body;
-        else return fail("when must be before_body, after_body_bytes or after_body");
+        if (!when)
+            f.when = f.bytes ? reset_point::after_body_bytes : reset_point::after_body;
+        else if (*when == "before_body")
+            f.when = reset_point::before_body;
+        else if (*when == "after_body_bytes")
+            f.when = reset_point::after_body_bytes;
+        else if (*when == "after_body")
+            f.when = reset_point::after_body;
+        else
+            return fail("when must be before_body, after_body_bytes or after_body");
         if ((f.when == reset_point::after_body_bytes) != f.bytes.has_value())
             return fail("fault reset takes \"bytes\" exactly when \"when\" is after_body_bytes");
         break;
@@ -372,8 +386,10 @@ inline boost::json::object fault_to_json(const fault& f) {
     }
     if (f.kind == fault_kind::rate_limit) {
         // A whole rate reads better as an integer than as boost.json's "5E0".
-        if (std::floor(f.per_second) == f.per_second) o["per_second"] = static_cast<std::uint64_t>(f.per_second);
-        else o["per_second"] = f.per_second;
+        if (std::floor(f.per_second) == f.per_second)
+            o["per_second"] = static_cast<std::uint64_t>(f.per_second);
+        else
+            o["per_second"] = f.per_second;
         o["burst"] = f.burst;
     }
     return o;

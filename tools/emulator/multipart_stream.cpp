@@ -22,9 +22,8 @@ constexpr std::size_t max_padding_bytes = 256;
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) noexcept {
@@ -104,8 +103,7 @@ public:
     std::string final_hex() {
         std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
         unsigned len = 0;
-        if (EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1)
-            throw std::runtime_error("EVP_DigestFinal_ex failed");
+        if (EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1) throw std::runtime_error("EVP_DigestFinal_ex failed");
         return livefour::detail::to_hex(std::span<const unsigned char>(md.data(), len));
     }
 
@@ -152,16 +150,15 @@ struct multipart_stream_parser::impl {
     void part_bytes(std::string_view b) {
         if (b.empty()) return;
         const std::size_t keep = current.filename ? limits.file_head_bytes : limits.max_value_bytes;
-        if (current.head.size() < keep)
-            current.head.append(b.substr(0, keep - current.head.size()));
+        if (current.head.size() < keep) current.head.append(b.substr(0, keep - current.head.size()));
         current.size += b.size();
         hash->update(b);
     }
 
     bool end_part() {
         if (!current.filename && current.size > limits.max_value_bytes)
-            return fail("text part '" + current.name + "' longer than " +
-                        std::to_string(limits.max_value_bytes) + " bytes");
+            return fail("text part '" + current.name + "' longer than " + std::to_string(limits.max_value_bytes) +
+                        " bytes");
         current.sha256_hex = hash->final_hex();
         hash.reset();
         parts.push_back(std::move(current));
@@ -170,8 +167,7 @@ struct multipart_stream_parser::impl {
     }
 
     bool start_part(std::string_view block) {
-        if (parts.size() >= limits.max_parts)
-            return fail("more than " + std::to_string(limits.max_parts) + " parts");
+        if (parts.size() >= limits.max_parts) return fail("more than " + std::to_string(limits.max_parts) + " parts");
         part_info p;
         bool disposition = false;
         while (!block.empty()) {
@@ -208,11 +204,8 @@ struct multipart_stream_parser::impl {
     bool step() {
         for (;;) {
             switch (st) {
-            case state::failed:
-                return false;
-            case state::epilogue:
-                pending.clear();
-                return true;
+            case state::failed: return false;
+            case state::epilogue: pending.clear(); return true;
             case state::preamble: {
                 const auto at = pending.find(delimiter);
                 if (at != std::string::npos) {

@@ -35,8 +35,8 @@ struct part_info {
 struct multipart_limits {
     std::size_t max_part_header_bytes = 8192;  ///< all header lines of one part
     std::size_t max_parts = 64;
-    std::size_t max_value_bytes = 64 * 1024;   ///< text parts longer than this are an error
-    std::size_t file_head_bytes = 256;         ///< kept from file parts (magic detection)
+    std::size_t max_value_bytes = 64 * 1024;  ///< text parts longer than this are an error
+    std::size_t file_head_bytes = 256;        ///< kept from file parts (magic detection)
     std::size_t max_preamble_bytes = 64 * 1024;
 };
 

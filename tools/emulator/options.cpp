@@ -107,24 +107,50 @@ parse_result parse_options(const std::vector<std::string>& args,
         };
         auto switch_flag = [&]() { return !inline_value; };
 
-        if (flag == "--help" || flag == "-h") { r.help = true; return r; }
+        if (flag == "--help" || flag == "-h") {
+            r.help = true;
+            return r;
+        }
 
         // Boolean flags.
         if (flag == "--plain" || flag == "--quiet" || flag == "--no-keep-alive" || flag == "--force-drop") {
             if (!switch_flag()) return fail(flag + " takes no value");
-            if (flag == "--plain") o.plain = true;
-            else if (flag == "--quiet") o.quiet = true;
-            else if (flag == "--no-keep-alive") o.keep_alive = false;
-            else o.service.force.drop = true;
+            if (flag == "--plain")
+                o.plain = true;
+            else if (flag == "--quiet")
+                o.quiet = true;
+            else if (flag == "--no-keep-alive")
+                o.keep_alive = false;
+            else
+                o.service.force.drop = true;
             continue;
         }
 
-        static const char* const valued[] = {
-            "--host", "--port", "--cert", "--key", "--write-ca", "--appid", "--secret-id", "--secret-key",
-            "--bucket", "--idle-timeout", "--request-timeout", "--digits-ttl", "--digits", "--max-body-bytes",
-            "--max-header-bytes", "--force-code", "--force-live-status", "--force-compare-status", "--force-sim",
-            "--force-delay-ms", "--force-count", "--fault", "--keepalive-close-ms", "--rate-limit",
-            "--rate-limit-burst"};
+        static const char* const valued[] = {"--host",
+                                             "--port",
+                                             "--cert",
+                                             "--key",
+                                             "--write-ca",
+                                             "--appid",
+                                             "--secret-id",
+                                             "--secret-key",
+                                             "--bucket",
+                                             "--idle-timeout",
+                                             "--request-timeout",
+                                             "--digits-ttl",
+                                             "--digits",
+                                             "--max-body-bytes",
+                                             "--max-header-bytes",
+                                             "--force-code",
+                                             "--force-live-status",
+                                             "--force-compare-status",
+                                             "--force-sim",
+                                             "--force-delay-ms",
+                                             "--force-count",
+                                             "--fault",
+                                             "--keepalive-close-ms",
+                                             "--rate-limit",
+                                             "--rate-limit-burst"};
         if (std::find(std::begin(valued), std::end(valued), flag) == std::end(valued))
             return fail("unknown option " + flag + " (see --help)");
         const auto v = value();
@@ -149,15 +175,23 @@ parse_result parse_options(const std::vector<std::string>& args,
             const auto n = parse_number<std::uint16_t>(*v);
             if (!n) return fail("--port must be 0..65535");
             o.port = *n;
-        } else if (flag == "--cert") o.cert_file = *v;
-        else if (flag == "--key") o.key_file = *v;
-        else if (flag == "--write-ca") o.write_ca_file = *v;
-        else if (flag == "--appid") appid = *v;
-        else if (flag == "--secret-id") secret_id = *v;
-        else if (flag == "--secret-key") secret_key = *v;
-        else if (flag == "--bucket") o.service.auth.bucket = *v;
+        } else if (flag == "--cert")
+            o.cert_file = *v;
+        else if (flag == "--key")
+            o.key_file = *v;
+        else if (flag == "--write-ca")
+            o.write_ca_file = *v;
+        else if (flag == "--appid")
+            appid = *v;
+        else if (flag == "--secret-id")
+            secret_id = *v;
+        else if (flag == "--secret-key")
+            secret_key = *v;
+        else if (flag == "--bucket")
+            o.service.auth.bucket = *v;
         else if (flag == "--idle-timeout") {
-            if (!seconds(o.idle_timeout) || o.idle_timeout.count() == 0) return fail("--idle-timeout must be a positive number of seconds");
+            if (!seconds(o.idle_timeout) || o.idle_timeout.count() == 0)
+                return fail("--idle-timeout must be a positive number of seconds");
         } else if (flag == "--request-timeout") {
             if (!seconds(o.request_timeout)) return fail("--request-timeout must be a number of seconds");
         } else if (flag == "--digits-ttl") {
@@ -204,7 +238,8 @@ parse_result parse_options(const std::vector<std::string>& args,
             o.service.faults.push_back(std::move(f));
         } else if (flag == "--rate-limit") {
             const auto n = parse_number<double>(*v);
-            if (!n || !(*n > 0) || *n > fault_limits::max_per_second) return fail("--rate-limit must be in (0, 1000000]");
+            if (!n || !(*n > 0) || *n > fault_limits::max_per_second)
+                return fail("--rate-limit must be in (0, 1000000]");
             rate_limit = *n;
         } else if (flag == "--rate-limit-burst") {
             const auto n = parse_number<std::uint64_t>(*v);
@@ -247,9 +282,12 @@ parse_result parse_options(const std::vector<std::string>& args,
     }
     o.service.auth.credentials = {std::move(c)};
 
-    if (o.cert_file.empty() != o.key_file.empty()) r.error = "--cert and --key go together";
-    else if (o.plain && (!o.cert_file.empty() || !o.write_ca_file.empty())) r.error = "--plain excludes --cert/--key/--write-ca";
-    else if (!o.cert_file.empty() && !o.write_ca_file.empty()) r.error = "--write-ca only applies to the generated CA (not with --cert)";
+    if (o.cert_file.empty() != o.key_file.empty())
+        r.error = "--cert and --key go together";
+    else if (o.plain && (!o.cert_file.empty() || !o.write_ca_file.empty()))
+        r.error = "--plain excludes --cert/--key/--write-ca";
+    else if (!o.cert_file.empty() && !o.write_ca_file.empty())
+        r.error = "--write-ca only applies to the generated CA (not with --cert)";
     return r;
 }
 

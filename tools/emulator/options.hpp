@@ -14,16 +14,16 @@ namespace livefour::emulator {
 /// Transport and behaviour settings of one emulator run.
 struct options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 0;          ///< 0 = let the system pick
-    bool plain = false;              ///< HTTP instead of HTTPS
-    std::string cert_file;           ///< PEM chain; with key_file, replaces the generated PKI
+    std::uint16_t port = 0;  ///< 0 = let the system pick
+    bool plain = false;      ///< HTTP instead of HTTPS
+    std::string cert_file;   ///< PEM chain; with key_file, replaces the generated PKI
     std::string key_file;
-    std::string write_ca_file;       ///< where to write the generated CA certificate
+    std::string write_ca_file;               ///< where to write the generated CA certificate
     std::uint64_t max_body_bytes = 6291456;  ///< 0 = unlimited
     std::size_t max_header_bytes = 8192;
-    std::chrono::seconds idle_timeout{30};     ///< keep-alive idle and per-read/write stall limit
-    std::chrono::seconds request_timeout{120}; ///< whole request must arrive within; 0 = none
-    std::chrono::seconds shutdown_grace{10};   ///< after SIGINT/SIGTERM, then connections are cut
+    std::chrono::seconds idle_timeout{30};      ///< keep-alive idle and per-read/write stall limit
+    std::chrono::seconds request_timeout{120};  ///< whole request must arrive within; 0 = none
+    std::chrono::seconds shutdown_grace{10};    ///< after SIGINT/SIGTERM, then connections are cut
     bool keep_alive = true;
     bool quiet = false;
     service_config service;
@@ -38,8 +38,7 @@ struct parse_result {
 
 /// Parses `args` (without argv[0]). `getenv` supplies LIVEFOUR_APPID, LIVEFOUR_SECRET_ID and
 /// LIVEFOUR_SECRET_KEY when the flags are absent (it returns nullptr for an unset variable).
-parse_result parse_options(const std::vector<std::string>& args,
-                           const std::function<const char*(const char*)>& getenv);
+parse_result parse_options(const std::vector<std::string>& args, const std::function<const char*(const char*)>& getenv);
 
 /// The --help text.
 std::string usage_text();

@@ -50,8 +50,10 @@ field_lookup find_part(const std::vector<part_info>& parts, std::string_view nam
     field_lookup out;
     for (const auto& p : parts) {
         if (p.name != name) continue;
-        if (out.part) out.duplicate = true;
-        else out.part = &p;
+        if (out.part)
+            out.duplicate = true;
+        else
+            out.part = &p;
     }
     return out;
 }
@@ -85,8 +87,10 @@ signature_check service::authenticate(std::string_view authorization, std::int64
 }
 
 reply service::finish(reply r) {
-    if (r.drop) ++stats_.dropped;
-    else ++stats_.codes[r.code];
+    if (r.drop)
+        ++stats_.dropped;
+    else
+        ++stats_.codes[r.code];
     return r;
 }
 
@@ -111,7 +115,8 @@ switches service::effective_switches(const switches& from_seq) {
 
 std::string service::issue_digits() {
     const auto now = std::chrono::steady_clock::now();
-    if (digits_.size() >= max_outstanding_digits) std::erase_if(digits_, [&](const auto& kv) { return kv.second <= now; });
+    if (digits_.size() >= max_outstanding_digits)
+        std::erase_if(digits_, [&](const auto& kv) { return kv.second <= now; });
     if (digits_.size() >= max_outstanding_digits) digits_.erase(digits_.begin());
     std::string d;
     if (config_.fixed_digits) {
@@ -153,8 +158,7 @@ reply service::livegetfour(const signature_check& auth, std::string_view body) {
     if (!seq_switches) return error(21, "invalid parameter: " + why, seq);
 
     const auto* appid = o.if_contains("appid");
-    if (!appid || !appid->is_string() || appid->get_string().empty())
-        return error(21, "invalid parameter: appid", seq);
+    if (!appid || !appid->is_string() || appid->get_string().empty()) return error(21, "invalid parameter: appid", seq);
     if (appid->get_string() != auth.appid) return error(6, {}, seq);
     if (const auto* bucket = o.if_contains("bucket")) {
         // Official SDKs send the bucket too; it must agree with the signature's.
@@ -279,7 +283,8 @@ void service::on_reply_withheld(int code) noexcept {
 void service::install(const fault& f, std::chrono::steady_clock::time_point now) {
     switch (f.kind) {
     case fault_kind::rate_limit:
-        rate_limit_.emplace(rate_limit_state{f, token_bucket(f.per_second, static_cast<double>(f.burst), now), f.count});
+        rate_limit_.emplace(
+            rate_limit_state{f, token_bucket(f.per_second, static_cast<double>(f.burst), now), f.count});
         break;
     case fault_kind::keepalive_close: keepalive_close_ = std::chrono::milliseconds(f.ms.value_or(1)); break;
     default: faults_.push(f); break;  // callers checked room()
@@ -317,7 +322,8 @@ reply service::fault_reply(const fault& f) {
     }
     case fault_kind::non_json: {
         reply r;
-        r.body = f.body.value_or("<html><body><h1>It works!</h1><p>livefour-emulator non_json fault</p></body></html>\n");
+        r.body =
+            f.body.value_or("<html><body><h1>It works!</h1><p>livefour-emulator non_json fault</p></body></html>\n");
         r.content_type = f.content_type.empty() ? "text/html; charset=utf-8" : f.content_type;
         return r;
     }

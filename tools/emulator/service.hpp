@@ -46,8 +46,8 @@ struct reply {
     unsigned http_status = 200;
     std::string body;  ///< JSON, unless content_type says otherwise (faults)
     std::string content_type = "application/json";
-    int code = 0;      ///< top-level code, for the log line
-    bool drop = false; ///< close the connection without answering
+    int code = 0;       ///< top-level code, for the log line
+    bool drop = false;  ///< close the connection without answering
     std::chrono::milliseconds delay{0};
 };
 

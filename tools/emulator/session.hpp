@@ -77,7 +77,7 @@ struct request_context {
     bool continue_sent = false;
     bool keep_alive = true;
     std::uint64_t body_bytes = 0;
-    std::optional<endpoint> api;         ///< set for the API paths (counted, subject to faults)
+    std::optional<endpoint> api;  ///< set for the API paths (counted, subject to faults)
     bool counted_complete = false;
     std::optional<fault> pending_fault;  ///< taken when the header arrived; cleared once it acted
     std::string fault_label;             ///< X-Emulator-Fault of a reply a fault produced
@@ -262,8 +262,8 @@ private:
 
     // Reads the rest of the body through the fixed chunk buffer, handing each piece to `sink`;
     // stops at a fault's body threshold to carry it out. `max` 0 = no limit.
-    asio::awaitable<body_outcome> read_body(parser_type& p, request_context& rc, std::function<void(std::string_view)> sink,
-                                            std::uint64_t max) {
+    asio::awaitable<body_outcome> read_body(parser_type& p, request_context& rc,
+                                            std::function<void(std::string_view)> sink, std::uint64_t max) {
         if (!p.is_done()) {
             if (auto r = co_await body_fault(rc); r != body_outcome::complete) co_return r;
             if (rc.expect_continue && !rc.continue_sent) {
@@ -340,7 +340,8 @@ private:
         if (method == http::verb::delete_) co_return co_await answer_after_body(p, rc, svc().clear_faults(), 0);
         if (method != http::verb::post) co_return co_await answer_after_body(p, rc, not_allowed(), 405);
         std::string body;
-        switch (co_await read_body(p, rc, [&](std::string_view b) { body.append(b); }, control_body_limit)) {
+        switch (co_await read_body(
+            p, rc, [&](std::string_view b) { body.append(b); }, control_body_limit)) {
         case body_outcome::complete: break;
         case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
         default: log_aborted(rc); co_return false;
@@ -398,7 +399,8 @@ private:
 
         if (*ep == endpoint::livegetfour) {
             std::string body;
-            switch (co_await read_body(p, rc, [&](std::string_view b) { body.append(b); }, opts().max_body_bytes)) {
+            switch (co_await read_body(
+                p, rc, [&](std::string_view b) { body.append(b); }, opts().max_body_bytes)) {
             case body_outcome::complete: break;
             case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
             case body_outcome::broken: log_aborted(rc); co_return false;
@@ -412,13 +414,15 @@ private:
             co_return co_await answer_after_body(
                 p, rc, svc().error(3, "invalid request: Content-Type must be multipart/form-data with a boundary"), 0);
         multipart_stream_parser mp(*boundary);
-        switch (co_await read_body(p, rc, [&](std::string_view b) { mp.feed(b); }, opts().max_body_bytes)) {
+        switch (co_await read_body(
+            p, rc, [&](std::string_view b) { mp.feed(b); }, opts().max_body_bytes)) {
         case body_outcome::complete: break;
         case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
         case body_outcome::broken: log_aborted(rc); co_return false;
         case body_outcome::faulted: co_return false;
         }
-        if (!mp.finish()) co_return co_await send(rc, svc().error(3, "invalid request: malformed multipart body: " + mp.error()), 0);
+        if (!mp.finish())
+            co_return co_await send(rc, svc().error(3, "invalid request: malformed multipart body: " + mp.error()), 0);
         co_return co_await send(rc, svc().detect(*ep, auth, mp.parts()), 0);
     }
 
@@ -475,9 +479,10 @@ private:
         res.keep_alive(rc.keep_alive && !force_close && !host_.stopping());
         res.body() = std::move(r.body);
         res.prepare_payload();
-        const std::string outcome = std::to_string(res.result_int()) +
-                                    (r.content_type == "application/json" ? " code=" + std::to_string(r.code) : " non-JSON") +
-                                    (rc.fault_label.empty() ? "" : " fault=" + rc.fault_label);
+        const std::string outcome =
+            std::to_string(res.result_int()) +
+            (r.content_type == "application/json" ? " code=" + std::to_string(r.code) : " non-JSON") +
+            (rc.fault_label.empty() ? "" : " fault=" + rc.fault_label);
         if (shape) co_return co_await send_shaped(rc, res, *shape, outcome);
         arm();
         auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
@@ -527,7 +532,8 @@ private:
     }
 
     void log_line(const request_context& rc, const std::string& outcome) {
-        host_.log(rc.id + ' ' + rc.method + ' ' + rc.path + " -> " + outcome + " body=" + std::to_string(rc.body_bytes));
+        host_.log(rc.id + ' ' + rc.method + ' ' + rc.path + " -> " + outcome +
+                  " body=" + std::to_string(rc.body_bytes));
     }
     void log_aborted(const request_context& rc) { log_line(rc, "aborted (client stopped sending or timed out)"); }
 

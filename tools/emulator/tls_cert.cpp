@@ -71,7 +71,8 @@ x509_ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer
     check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                                      reinterpret_cast<const unsigned char*>("livefour-emulator"), -1, -1, 0) == 1,
           "subject O");
-    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0) == 1,
+    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0) ==
+              1,
           "subject CN");
     X509* signer = issuer ? issuer : cert.get();
     check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)) == 1, "issuer name");

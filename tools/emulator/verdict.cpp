@@ -72,15 +72,19 @@ std::optional<switches> parse_switches(std::string_view seq, std::string* error)
         const auto key = item.substr(0, eq);
         const auto value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
         if (key == "drop") {
-            if (eq != std::string_view::npos && value != "1" && value != "true") return bad("force:drop takes no value or 1");
+            if (eq != std::string_view::npos && value != "1" && value != "true")
+                return bad("force:drop takes no value or 1");
             out.drop = true;
             continue;
         }
         const auto n = parse_int(value);
         if (!n) return bad("force switch '" + std::string(key) + "' needs an integer value");
-        if (key == "code") out.code = *n;
-        else if (key == "live_status") out.live_status = *n;
-        else if (key == "compare_status") out.compare_status = *n;
+        if (key == "code")
+            out.code = *n;
+        else if (key == "live_status")
+            out.live_status = *n;
+        else if (key == "compare_status")
+            out.compare_status = *n;
         else if (key == "sim") {
             if (*n < 0 || *n > 100) return bad("force:sim must be 0..100");
             out.sim = *n;
@@ -96,19 +100,28 @@ std::optional<switches> parse_switches(std::string_view seq, std::string* error)
 
 verdict decide(const detect_input& in) {
     verdict v;
-    if (in.force.live_status) v.live_status = *in.force.live_status;
-    else if (in.video == video_kind::unknown) v.live_status = -5001;
-    else if (!in.digits_ok) v.live_status = -5008;
-    else v.live_status = 0;
+    if (in.force.live_status)
+        v.live_status = *in.force.live_status;
+    else if (in.video == video_kind::unknown)
+        v.live_status = -5001;
+    else if (!in.digits_ok)
+        v.live_status = -5008;
+    else
+        v.live_status = 0;
     v.live_msg = verdict_message(v.live_status);
 
     if (!in.compare) return v;
     int cs = 0;
-    if (in.force.compare_status) cs = *in.force.compare_status;
-    else if (v.live_status != 0) cs = -5005;
-    else if (!in.idcard && in.card == image_kind::unknown) cs = -4018;
-    else if (in.idcard && (in.idcard_number.empty() || in.idcard_name.empty())) cs = -5801;
-    else if (in.idcard && !valid_idcard_number(in.idcard_number)) cs = -5804;
+    if (in.force.compare_status)
+        cs = *in.force.compare_status;
+    else if (v.live_status != 0)
+        cs = -5005;
+    else if (!in.idcard && in.card == image_kind::unknown)
+        cs = -4018;
+    else if (in.idcard && (in.idcard_number.empty() || in.idcard_name.empty()))
+        cs = -5801;
+    else if (in.idcard && !valid_idcard_number(in.idcard_number))
+        cs = -5804;
     v.compare_status = cs;
     v.compare_msg = verdict_message(cs);
     if (cs != 0) return v;
@@ -118,8 +131,8 @@ verdict decide(const detect_input& in) {
     } else {
         // Same uploads → same score, different uploads → (almost surely) different scores.
         const auto d = livefour::detail::sha256(in.reference_sha256_hex + ":" + in.video_sha256_hex);
-        const std::uint32_t x = (std::uint32_t{d[0]} << 24) | (std::uint32_t{d[1]} << 16) |
-                                (std::uint32_t{d[2]} << 8) | std::uint32_t{d[3]};
+        const std::uint32_t x = (std::uint32_t{d[0]} << 24) | (std::uint32_t{d[1]} << 16) | (std::uint32_t{d[2]} << 8) |
+                                std::uint32_t{d[3]};
         v.sim = 60 + static_cast<int>(x % 40);
     }
     v.photo = true;
@@ -143,7 +156,7 @@ std::string verdict_message(int status) {
     case -5002: return "VIDEO_LIP_RECOG_FAILED";
     case -5005: return "VIDEO_FACE_GETIMAGE_FAILED";  // observed from the real service
     case -5007: return "VIDEO_NO_AUDIO";
-    case -5008: return "VIDEO_AUDIO_RECOG_FAILED";    // observed from the real service
+    case -5008: return "VIDEO_AUDIO_RECOG_FAILED";  // observed from the real service
     case -5009: return "VIDEO_NO_FACE_OR_MOUTH";
     case -5010: return "VIDEO_LIP_MOVE_FAILED";
     case -5011: return "VIDEO_LIVE_FAILED";
@@ -186,9 +199,7 @@ std::string code_message(int code) {
     }
 }
 
-unsigned http_status_for_code(int code) noexcept {
-    return (code == 3 || code == 21 || code == 23) ? 400 : 200;
-}
+unsigned http_status_for_code(int code) noexcept { return (code == 3 || code == 21 || code == 23) ? 400 : 200; }
 
 bool valid_idcard_number(std::string_view n) noexcept {
     if (n.size() != 18) return false;

@@ -24,7 +24,7 @@ image_kind detect_image(std::string_view head) noexcept;
 /// Forced outcomes. They come from the `seq` field (`force:live_status=-5002,sim=55`) or from
 /// command-line flags; a seq switch wins over a flag.
 struct switches {
-    std::optional<int> code;            ///< top-level code (no data; digits not consumed)
+    std::optional<int> code;  ///< top-level code (no data; digits not consumed)
     std::optional<int> live_status;
     std::optional<int> compare_status;  ///< only when the request compares
     std::optional<int> sim;             ///< only when compare_status ends up 0
@@ -43,15 +43,15 @@ std::optional<switches> parse_switches(std::string_view seq, std::string* error 
 
 /// Everything the verdict depends on, already extracted from the request.
 struct detect_input {
-    bool compare = false;             ///< compare_flag true, or the idcard endpoint
-    bool idcard = false;              ///< /face/idcardlivedetectfour
-    bool digits_ok = false;           ///< validate_data was issued, unexpired and unused
+    bool compare = false;    ///< compare_flag true, or the idcard endpoint
+    bool idcard = false;     ///< /face/idcardlivedetectfour
+    bool digits_ok = false;  ///< validate_data was issued, unexpired and unused
     video_kind video = video_kind::unknown;
     image_kind card = image_kind::unknown;  ///< livedetectfour with compare only
-    std::string idcard_number;        ///< idcard endpoint only
-    std::string idcard_name;          ///< idcard endpoint only
+    std::string idcard_number;              ///< idcard endpoint only
+    std::string idcard_name;                ///< idcard endpoint only
     std::string video_sha256_hex;
-    std::string reference_sha256_hex; ///< the card's digest, or a digest of number+name
+    std::string reference_sha256_hex;  ///< the card's digest, or a digest of number+name
     switches force;
 };
 

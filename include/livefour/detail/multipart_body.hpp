@@ -59,7 +59,7 @@ private:
     std::unique_ptr<char[]> buf_;
     std::size_t cap_ = 0;
     std::size_t part_ = 0;
-    std::uint64_t off_ = 0;  // offset within the current head/body/tail/closing segment
+    std::uint64_t off_ = 0;       // offset within the current head/body/tail/closing segment
     std::uint64_t produced_ = 0;  // body bytes produced so far (for max_body_bytes)
     phase phase_ = phase::head;
     error_code error_;
@@ -73,9 +73,7 @@ struct multipart_body {
 
     /// The exact body length. Only valid for a prepared form with a known length: throws
     /// std::bad_optional_access otherwise (use `apply_payload_headers`, which handles chunked).
-    static std::uint64_t size(const value_type& form) {
-        return form ? form->content_length().value() : 0;
-    }
+    static std::uint64_t size(const value_type& form) { return form ? form->content_length().value() : 0; }
 
     /// Beast BodyWriter: `get()` returns one contiguous buffer per call (see multipart_encoder).
     class writer {
@@ -83,8 +81,7 @@ struct multipart_body {
         using const_buffers_type = boost::asio::const_buffer;
 
         template <bool isRequest, class Fields>
-        writer(const boost::beast::http::header<isRequest, Fields>&, const value_type& form)
-            : encoder_(form) {}
+        writer(const boost::beast::http::header<isRequest, Fields>&, const value_type& form) : encoder_(form) {}
 
         void init(error_code& ec) { encoder_.start(ec); }
 
@@ -106,8 +103,7 @@ struct multipart_body {
 /// Content-Length when the length is known (spec §4), else (or when `force_chunked`)
 /// Transfer-Encoding: chunked.
 template <class Fields>
-void apply_payload_headers(boost::beast::http::request<multipart_body, Fields>& req,
-                           bool force_chunked = false) {
+void apply_payload_headers(boost::beast::http::request<multipart_body, Fields>& req, bool force_chunked = false) {
     namespace http = boost::beast::http;
     const auto& form = req.body();
     if (!form) {
