@@ -37,7 +37,9 @@
 
 #include <sys/resource.h>
 
+#include <malloc.h>
 #include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -407,6 +409,9 @@ int cmd_concurrency(const args& a) {
         io.restart();
     }
     const long rss_warm = proc_status_kib("VmRSS:");
+    // Heap bytes in use after the warm-up: RSS minus this is what the allocator kept of the
+    // handshakes' transient memory (freed, still resident).
+    const long heap_warm = static_cast<long>(::mallinfo2().uordblks / 1024);
 
     std::atomic<int> next{0};
     byte_tally received;
@@ -434,11 +439,12 @@ int cmd_concurrency(const args& a) {
         "{\"tool\":\"livefour\",\"cmd\":\"concurrency\",\"inflight\":%d,\"threads\":%d,\"warmup\":%s,"
         "\"file_bytes\":%llu,\"count\":%zu,\"seconds\":%.6f,\"gb_per_s\":%.4f,\"p50_ms\":%.3f,"
         "\"p99_ms\":%.3f,%s,\"measured_cpu_s\":%.4f,\"rss_before_kib\":%ld,"
-        "\"rss_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,\"connections_created\":%llu,"
+        "\"rss_warm_kib\":%ld,\"heap_in_use_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,"
+        "\"connections_created\":%llu,"
         "\"failures\":%llu}\n",
         a.inflight, a.threads, a.warmup ? "true" : "false", (unsigned long long)size, lat.size(), secs,
         static_cast<double>(size) * static_cast<double>(lat.size()) / secs / 1e9, percentile(lat, 0.5) * 1e3,
-        percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, rss_before, rss_warm, hwm,
+        percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, rss_before, rss_warm, heap_warm, hwm,
         static_cast<double>(hwm - rss_before) / static_cast<double>(n), (unsigned long long)st.created,
         (unsigned long long)fails.count);
     return fails.count ? 1 : 0;

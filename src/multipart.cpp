@@ -35,6 +35,18 @@ struct file_handle {
 
 std::string errno_text(int e) { return std::generic_category().message(e); }
 
+/// The calling thread's encoder buffer (see encode_into_thread_buffer). Grows, never shrinks: its
+/// size is bounded by the largest write_buffer_size (4 MiB) and it lives as long as the thread.
+char* thread_buffer(std::size_t cap) {
+    thread_local std::unique_ptr<char[]> buf;
+    thread_local std::size_t size = 0;
+    if (size < cap) {
+        buf = std::make_unique_for_overwrite<char[]>(cap);
+        size = cap;
+    }
+    return buf.get();
+}
+
 }  // namespace
 
 /// What `prepare()` captured for one part.
@@ -61,6 +73,8 @@ struct prepared_form {
 struct multipart_access {
     static const std::shared_ptr<prepared_form>& state(const multipart_form& f) { return f.state_; }
     static void note_custom_read(multipart_form& f) { f.custom_read_ = true; }
+    static void set_thread_buffer(multipart_form& f, bool on) { f.thread_buffer_ = on; }
+    static bool thread_buffer(const multipart_form& f) { return f.thread_buffer_; }
     static error_code fail(multipart_form& f, error_code ec, std::string detail) {
         return f.fail(ec, std::move(detail));
     }
@@ -353,7 +367,12 @@ void multipart_encoder::start(error_code& ec) {
     }
     cap_ = std::clamp(form_->write_buffer_size, min_buffer, max_buffer);
     if (state_->length && *state_->length < cap_) cap_ = static_cast<std::size_t>(*state_->length);
-    buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    thread_buffer_ = multipart_access::thread_buffer(*form_);
+    if (thread_buffer_)
+        buf_.reset();
+    else
+        buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    out_ = buf_.get();
     part_ = 0;
     off_ = 0;
     produced_ = 0;
@@ -369,6 +388,8 @@ std::span<const char> multipart_encoder::next(error_code& ec) {
         ec = fail(client_error::invalid_argument, "multipart encoder used before start()");
         return {};
     }
+    // Borrowed again on every call: another encoder on this thread may have grown it meanwhile.
+    if (thread_buffer_) out_ = thread_buffer(cap_);
     std::size_t n = 0;
     while (n < cap_ && phase_ != phase::done) {
         if (auto e = step(n)) {
@@ -383,12 +404,12 @@ std::span<const char> multipart_encoder::next(error_code& ec) {
         return {};
     }
     ec = {};
-    return {buf_.get(), n};
+    return {out_, n};
 }
 
 bool multipart_encoder::copy_from(std::string_view s, std::size_t& n) noexcept {
     const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(s.size() - off_, cap_ - n));
-    std::memcpy(buf_.get() + n, s.data() + off_, k);
+    std::memcpy(out_ + n, s.data() + off_, k);
     n += k;
     off_ += k;
     return off_ == s.size();
@@ -427,7 +448,7 @@ error_code multipart_encoder::body_step(std::size_t& n) {
         return fail(client_error::file_changed_size,
                     p.label + ": " + how + " than the " + std::to_string(*p.size) + " bytes it had at prepare()");
     };
-    char* out = buf_.get() + n;
+    char* out = out_ + n;
     const std::size_t room = cap_ - n;
 
     switch (p.k) {
@@ -485,6 +506,10 @@ error_code multipart_encoder::body_step(std::size_t& n) {
     }
     }
     return {};
+}
+
+void encode_into_thread_buffer(multipart_form& form, bool on) noexcept {
+    multipart_access::set_thread_buffer(form, on);
 }
 
 }  // namespace detail

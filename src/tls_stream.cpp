@@ -32,9 +32,6 @@ constexpr std::size_t record_payload = 16 * 1024;
 constexpr std::size_t stage_threshold = 4 * 1024;
 thread_local char stage_area[16 * 1024];
 
-/// Output capacity kept between requests; larger buffers are freed by shrink_buffers().
-constexpr std::size_t kept_output_capacity = 64 * 1024;
-
 }  // namespace
 
 /// The BIO between OpenSSL and tls_stream's buffers. Writes append ciphertext to the output
@@ -138,16 +135,22 @@ tls_stream::tls_stream(const executor_type& ex, boost::asio::ssl::context& ctx) 
     // stop after one record). Moving buffers: a retried write may come from a copied sequence.
     // Released buffers: an idle pooled connection does not keep OpenSSL's 2 x ~17 KiB.
     SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    // TLS 1.2 renegotiation could make a write wait for the peer in the middle of a request; an API
+    // client has no use for it (and it has a history of attacks). TLS 1.3 has none.
+    SSL_set_options(ssl_, SSL_OP_NO_RENEGOTIATION);
     SSL_set_connect_state(ssl_);
 }
 
 tls_stream::~tls_stream() { SSL_free(ssl_); }
 
 void tls_stream::shrink_buffers() noexcept {
-    if (out_begin_ == out_end_ && out_cap_ > kept_output_capacity) {
+    if (out_begin_ == out_end_) {
         out_.reset();
         out_cap_ = out_begin_ = out_end_ = 0;
     }
+    // The read buffer is only needed while a response arrives; an upload in flight (and an idle
+    // pooled connection) should not hold 17 KiB of it. Reallocating per response is cheap.
+    if (in_begin_ == in_end_) in_.reset();
 }
 
 void tls_stream::consume_output(std::size_t n) noexcept {
@@ -232,7 +235,7 @@ bool tls_stream::write_add(boost::asio::const_buffer b) {
 bool tls_stream::flush_staged() {
     if (wr_.staged == 0) return true;
     const std::size_t staged = std::exchange(wr_.staged, 0);
-    // All or nothing (no partial-write mode). If nothing, the retry gathers the same bytes again.
+    // All or nothing (no partial-write mode): a failure fails the whole write.
     if (encrypt(stage_area, staged) == staged) {
         wr_.encrypted += staged;
         return true;
@@ -247,10 +250,9 @@ tls_stream::want tls_stream::write_end(error_code& ec, std::size_t& n) {
     n = wr_.encrypted;
     ec = wr_.ec;
     const bool output = out_end_ != out_begin_;
-    if (ec) return output ? want::output : want::nothing;
-    if (n > 0) return output ? want::output : want::nothing;
-    if (wr_.needs_input) return output ? want::output_and_retry : want::input_and_retry;
-    return output ? want::output_and_retry : want::nothing;  // a zero-length write
+    // All or nothing: either every offered byte became records, or the write fails. Never a
+    // retry that reads the caller's buffers again.
+    return output ? want::output : want::nothing;
 }
 
 std::size_t tls_stream::encrypt(const void* p, std::size_t len) {
@@ -264,10 +266,16 @@ std::size_t tls_stream::encrypt(const void* p, std::size_t len) {
     const int r = SSL_write_ex(ssl_, p, len, &written);
     if (r == 1) return written;
     const int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
-        wr_.needs_input = err == SSL_ERROR_WANT_READ;  // e.g. a renegotiation the peer started
-    else
+    // A write never waits for the peer: renegotiation is refused (constructor), TLS 1.3 handles
+    // key updates and tickets on reads, and the BIO never blocks. Should OpenSSL still ask for
+    // input, fail rather than retry later: a write's plaintext must not be read after its
+    // initiation returns (the body writer may reuse the buffer, see encode_into_thread_buffer).
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        wr_.ec = asio::error::operation_not_supported;
+    } else {
         wr_.ec = failure(err);
+    }
     return 0;
 }
 

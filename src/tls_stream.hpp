@@ -9,8 +9,9 @@
 // the socket gets them in one large write.
 //
 // Memory: while a write is in flight the connection holds its ciphertext, about as large as the
-// plaintext offered (so ~write_buffer_size next to the body writer's own buffer); shrink_buffers()
-// gives it back once the request is sent. Reads use a 17 KiB buffer, as asio's stream does.
+// plaintext offered (~write_buffer_size; the body writer itself borrows its thread's buffer);
+// shrink_buffers() gives it back once the request is sent. Reads use a 17 KiB buffer, as asio's
+// stream does, allocated while a response is read.
 //
 // Semantics follow asio::ssl::stream so that callers need no changes: error codes come from
 // asio's SSL category (ERR_get_error values), a peer's close_notify ends reads with
@@ -67,8 +68,9 @@ public:
     /// The OpenSSL connection: SNI, expected host, sessions and verify results are set/read here.
     SSL* native_handle() noexcept { return ssl_; }
 
-    /// Frees the ciphertext buffer if it grew large (call when a request has been sent, so an idle
-    /// pooled connection does not keep the size of the last body write).
+    /// Frees the ciphertext buffer if it grew large, and the read buffer if it holds nothing (call
+    /// before and after sending a request: an upload in flight holds only its ciphertext, and an
+    /// idle pooled connection does not keep the size of the last body write).
     void shrink_buffers() noexcept;
 
     /// Client handshake. Completion signature: void(error_code).
@@ -92,6 +94,10 @@ public:
     /// Encrypts all of `buffers` (up to max_write_plaintext) and writes the records with as few
     /// socket writes as the kernel allows; completes once they are all written.
     /// Completion signature: void(error_code, std::size_t plaintext_bytes).
+    ///
+    /// The plaintext is read only inside this call: every byte offered (up to the cap) is
+    /// encrypted before it returns, or the operation fails. Callers may reuse the buffers at once
+    /// (the body writer does, see encode_into_thread_buffer).
     template <class ConstBufferSequence, class Token>
     auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
@@ -120,8 +126,8 @@ private:
     bool write_add(boost::asio::const_buffer b);
     want write_end(error_code& ec, std::size_t& n);
     bool flush_staged();
-    /// Encrypts [p, p+len) into the output buffer: returns the bytes taken (all of them unless
-    /// OpenSSL needs input first — then wr_.needs_input — or fails — then wr_.ec).
+    /// Encrypts [p, p+len) into the output buffer: returns the bytes taken (all of them unless it
+    /// fails — then wr_.ec).
     std::size_t encrypt(const void* p, std::size_t len);
     /// Maps a transport eof: a clean TLS close (close_notify received) stays eof, else truncation.
     error_code map_eof(const error_code& ec) const;
@@ -274,7 +280,6 @@ private:
         std::size_t encrypted = 0;  // plaintext turned into records
         std::size_t staged = 0;     // small buffers gathered, not yet encrypted
         bool stopped = false;
-        bool needs_input = false;
         error_code ec;
     } wr_;
     std::unique_ptr<char[]> out_;  // records waiting for the socket: [out_begin_, out_end_)

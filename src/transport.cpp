@@ -212,6 +212,12 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         header_left = os.str().size();
     }
 
+    // Over TLS the body writer needs no buffer of its own: the stream encrypts each buffer before
+    // its write's initiation returns (see encode_into_thread_buffer). Nor does the stream need
+    // its read buffer until the response comes.
+    if constexpr (std::is_same_v<Body, multipart_body>)
+        if (req.body()) encode_into_thread_buffer(*req.body(), std::is_same_v<Stream, tls_stream>);
+    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
     http::request_serializer<Body> sr{req};
     while (!sr.is_done()) {
         arm(lowest, stall);
@@ -287,7 +293,8 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
             co_return r;
         }
         arm(lowest, stall);
-        const std::size_t want = std::min<std::size_t>(64 * 1024, framing_limit - buffer.size());
+        // 16 KiB: one TLS record per read anyway, and responses are small.
+        const std::size_t want = std::min<std::size_t>(16 * 1024, framing_limit - buffer.size());
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(want), use_tuple);
         buffer.commit(n);
         total_read += n;
@@ -306,6 +313,10 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         }
     }
     lowest.expires_never();
+    // An idle pooled connection keeps no read buffers (about 33 KiB per connection otherwise,
+    // which is most of what a connection costs besides OpenSSL's own state).
+    if (buffer.size() == 0) buffer.shrink_to_fit();
+    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
     auto& res = parser->get();
     r.status = res.result_int();
     r.keep_alive = res.keep_alive();

@@ -176,7 +176,8 @@ private:
     std::vector<part> parts_;
     std::shared_ptr<detail::prepared_form> state_;  // set by prepare(), dropped by changes
     std::string error_detail_;
-    bool custom_read_ = false;  // a writer has read custom sources since the last prepare()
+    bool custom_read_ = false;    // a writer has read custom sources since the last prepare()
+    bool thread_buffer_ = false;  // see detail::encode_into_thread_buffer
 };
 
 }  // namespace livefour

@@ -83,7 +83,7 @@ struct client_options {
     std::size_t write_buffer_size = 256 * 1024;
     /// Send bodies with `Transfer-Encoding: chunked` even when their size is known.
     bool force_chunked = false;
-    /// Value of the User-Agent header.
+    /// Value of the User-Agent header: at most 1,024 visible ASCII characters or spaces.
     std::string user_agent = "livefour/0.1";
 };
 

@@ -224,6 +224,19 @@ TEST_CASE("bad input gets a specific error and sends nothing") {
     auto o = emu.options();
     o.creds.secret_key = livefour::secret_string("");
     CHECK_THROWS_AS(livefour::client(ioc.get_executor(), o), boost::system::system_error);
+
+    // The User-Agent goes into every header verbatim: no control characters, bounded length.
+    auto agent = [&](std::string ua) {
+        auto u = emu.options();
+        u.user_agent = std::move(ua);
+        return livefour::validate(u);
+    };
+    CHECK_FALSE(agent("myapp/2.3 (linux) livefour/0.1"));
+    CHECK_FALSE(agent(std::string(1024, 'a')));
+    CHECK(agent(std::string(1025, 'a')) == client_error::invalid_argument);
+    CHECK(agent("a\r\nX-Injected: 1") == client_error::invalid_argument);
+    CHECK(agent(std::string("a\0b", 3)) == client_error::invalid_argument);
+    CHECK(agent("tab\there") == client_error::invalid_argument);
 }
 
 TEST_CASE("a file that shrinks or grows during the upload is an error, never a wrong body") {

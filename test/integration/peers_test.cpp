@@ -4,6 +4,7 @@
 #include "fixtures.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
 
 #include <algorithm>
 
@@ -199,4 +200,54 @@ TEST_CASE("TLS session resumption with a peer we did not write (Python ssl)") {
     auto st = cl.stats();
     CHECK(st.created == 3);
     CHECK(st.tls_resumed == 2);
+}
+
+TEST_CASE("concurrent TLS uploads of one thread share its body buffer and still arrive byte-exact") {
+    // Over TLS the body writers of a thread fill one buffer (encode_into_thread_buffer): this is
+    // only right if every buffer is encrypted before another upload refills it. Six uploads with
+    // different contents interleave on one thread, to a peer that hashes every part.
+    python_peer peer;
+    test::temp_dir dir;
+    constexpr int uploads = 6;
+    std::vector<std::filesystem::path> videos;
+    for (int i = 0; i < uploads; ++i)
+        videos.push_back(test::write_file(dir / ("v" + std::to_string(i) + ".mp4"), 1024 * 1024 + 977 * i,
+                                          test::mp4_magic(), 100 + i));
+    auto opts = peer.options();
+    opts.write_buffer_size = 16 * 1024;  // many buffers per upload: many chances to interleave
+    asio::io_context ioc;
+    livefour::client cl(ioc.get_executor(), opts);
+    int ok = 0;
+    for (int i = 0; i < uploads; ++i) {
+        asio::co_spawn(
+            ioc,
+            [&, i]() -> asio::awaitable<void> {
+                livefour::digits_request dreq{.seq = "d" + std::to_string(i)};
+                auto d = co_await cl.async_get_digits(std::move(dreq), asio::use_awaitable);
+                livefour::detect_request req{.validate_data = d.validate_data,
+                                             .video = livefour::body_source::file(videos[i]),
+                                             .seq = "v" + std::to_string(i)};
+                auto [ec, r] = co_await cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable));
+                CHECK_FALSE(ec);
+                if (!ec) ++ok;
+            },
+            asio::detached);
+    }
+    ioc.run_for(std::chrono::seconds(120));
+    CHECK(ok == uploads);
+    CHECK(cl.stats().created >= 2);  // really concurrent: more than one connection was busy
+
+    int checked = 0;
+    for (auto& r : peer.read_reports()) {
+        if (r.at("path").as_string() != "/face/livedetectfour") continue;
+        INFO(boost::json::serialize(r.at("problems")));
+        CHECK(r.at("problems").as_array().empty());
+        const auto seq = std::string(find_part(r, "seq")->at("value").as_string());
+        const auto i = std::stoi(seq.substr(1));
+        auto* v = find_part(r, "video");
+        REQUIRE(v);
+        CHECK(v->at("sha256").as_string() == test::sha256_file(videos[i]));
+        ++checked;
+    }
+    CHECK(checked == uploads);
 }

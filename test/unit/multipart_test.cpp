@@ -3,6 +3,7 @@
 #include "multipart_support.hpp"
 
 #include <cstdlib>
+#include <set>
 
 using namespace multipart_test;
 
@@ -109,6 +110,80 @@ TEST_CASE("multipart: every buffer but the last is exactly write_buffer_size") {
     w.init(ec);
     REQUIRE_FALSE(ec);
     CHECK(w.buffer_capacity() == *small->content_length());
+}
+
+TEST_CASE("multipart: thread-buffer mode yields the same bytes from one buffer per thread") {
+    using livefour::detail::encode_into_thread_buffer;
+    using livefour::detail::multipart_encoder;
+    temp_dir dir;
+    std::mt19937_64 rng(11);
+    auto make = [&](const char* name, std::size_t n) {
+        auto form = std::make_shared<multipart_form>();
+        form->write_buffer_size = 16 * 1024;
+        form->add_field("appid", name).add_file("video", body_source::file(dir.write(name, random_bytes(rng, n))));
+        form->add_file("card", body_source::memory(random_bytes(rng, 20'000), "c.jpg"));
+        return form;
+    };
+    auto a = make("a.mp4", 100'000), b = make("b.mp4", 70'001);
+    auto joined = [](const std::shared_ptr<multipart_form>& f) {
+        error_code ec;
+        REQUIRE_FALSE(f->prepare());
+        std::string out;
+        for (auto& s : writer_buffers(f, ec)) out += s;
+        REQUIRE_FALSE(ec);
+        return out;
+    };
+    const auto expected_a = joined(a), expected_b = joined(b);
+
+    // Two uploads of one thread take turns, each consuming its span before the other runs (as
+    // tls_stream does): same bytes as with buffers of their own, from one shared buffer.
+    REQUIRE_FALSE(a->prepare());
+    REQUIRE_FALSE(b->prepare());
+    encode_into_thread_buffer(*a, true);
+    encode_into_thread_buffer(*b, true);
+    multipart_encoder ea(a), eb(b);
+    error_code ec;
+    ea.start(ec);
+    REQUIRE_FALSE(ec);
+    eb.start(ec);
+    REQUIRE_FALSE(ec);
+    CHECK(ea.uses_thread_buffer());
+    std::string got_a, got_b;
+    std::set<const char*> buffers;
+    for (bool more = true; more;) {
+        more = false;
+        for (auto* e : {&ea, &eb}) {
+            auto span = e->next(ec);
+            REQUIRE_FALSE(ec);
+            if (span.empty()) continue;
+            more = true;
+            buffers.insert(span.data());
+            (e == &ea ? got_a : got_b).append(span.data(), span.size());
+        }
+    }
+    CHECK(buffers.size() == 1);
+    CHECK(got_a == expected_a);
+    CHECK(got_b == expected_b);
+
+    // The contract is real: a span kept past the other encoder's next() is overwritten. This is
+    // why only a stream that consumes at initiation may use the mode (never plain TCP).
+    REQUIRE_FALSE(a->prepare());
+    REQUIRE_FALSE(b->prepare());
+    multipart_encoder ka(a), kb(b);
+    ka.start(ec);
+    kb.start(ec);
+    auto first_a = ka.next(ec);
+    const std::string copy(first_a.data(), first_a.size());
+    kb.next(ec);
+    CHECK(std::string(first_a.data(), first_a.size()) != copy);
+
+    // Off again: the encoder owns its buffer.
+    encode_into_thread_buffer(*a, false);
+    REQUIRE_FALSE(a->prepare());
+    multipart_encoder oa(a);
+    oa.start(ec);
+    CHECK_FALSE(oa.uses_thread_buffer());
+    CHECK(buffers.count(oa.next(ec).data()) == 0);
 }
 
 TEST_CASE("multipart: random forms round-trip through Python's email parser") {
