@@ -305,23 +305,7 @@ std::optional<condition> condition_of(const error_code& ec) noexcept {
     return foreign_condition(ec);
 }
 
-bool is_retryable(const error_code& ec) noexcept {
-    if (!ec) return false;
-    if (ec.category() == api_category()) {
-        const int v = ec.value();
-        return v == 15 || v == 107 || v == 108;  // refused before processing (spec §6)
-    }
-    if (ec.category() == client_category()) {
-        switch (static_cast<client_error>(ec.value())) {
-        case client_error::resolve_timeout:
-        case client_error::connect_timeout:
-        case client_error::handshake_timeout:
-        case client_error::connection_closed: return true;
-        default: return false;
-        }
-    }
-    return is_transient_network_error(ec);
-}
+// is_retryable() is defined in retry.cpp, next to the retry loop's classification it answers with.
 
 bool is_fatal_for_connection(const error_code& ec) noexcept {
     if (!ec) return false;

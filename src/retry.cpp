@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <random>
 
 namespace livefour {
@@ -101,13 +102,9 @@ failure_kind classify_foreign_error(const error_code& ec) noexcept {
     return failure_kind::never;
 }
 
-bool default_rules(const retry_policy& policy, const attempt_info& info) {
+// The default rules for a failure that is not an API code.
+bool transport_rules(const attempt_info& info, bool retry_after_full_send) noexcept {
     const auto& ec = info.ec;
-    if (ec.category() == api_category()) {
-        // The server answered with a code: only "refused before processing" codes are safe.
-        return std::find(policy.retryable_codes.begin(), policy.retryable_codes.end(), ec.value()) !=
-               policy.retryable_codes.end();
-    }
     const auto kind = ec.category() == client_category() ? classify_client_error(static_cast<client_error>(ec.value()))
                                                          : classify_foreign_error(ec);
     switch (kind) {
@@ -120,10 +117,23 @@ bool default_rules(const retry_policy& policy, const attempt_info& info) {
         // never arrived).
         if (!info.request_fully_sent) return true;
         // Sent in full, no reply: the server may or may not have processed it.
-        return info.idempotent || policy.retry_after_full_send;
+        return info.idempotent || retry_after_full_send;
     }
     return false;
 }
+
+bool default_rules(const retry_policy& policy, const attempt_info& info) {
+    const auto& ec = info.ec;
+    if (ec.category() == api_category()) {
+        // The server answered with a code: only "refused before processing" codes are safe.
+        return std::find(policy.retryable_codes.begin(), policy.retryable_codes.end(), ec.value()) !=
+               policy.retryable_codes.end();
+    }
+    return transport_rules(info, policy.retry_after_full_send);
+}
+
+// retry_policy::retryable_codes' default (spec §6): refused before processing.
+constexpr int default_retryable_codes[] = {15, 107, 108};
 
 bool is_rate_limited(const error_code& ec) noexcept {
     return ec.category() == api_category() && ec.value() == static_cast<int>(api_error::rate_limited);
@@ -145,6 +155,19 @@ bool is_retryable_failure(const retry_policy& policy, const attempt_info& info) 
         if (auto decision = policy.predicate(info)) return *decision;
     }
     return default_rules(policy, info);
+}
+
+// Declared in error.hpp. The retry loop's default rules for a neutral attempt: the first, with
+// the default retryable codes, not idempotent, nothing sent yet, no response. A failure the loop
+// retries in some phase is retryable; one it never retries is not.
+bool is_retryable(const error_code& ec) noexcept {
+    if (!ec) return false;
+    if (ec.category() == api_category())
+        return std::find(std::begin(default_retryable_codes), std::end(default_retryable_codes), ec.value()) !=
+               std::end(default_retryable_codes);
+    attempt_info neutral;
+    neutral.ec = ec;
+    return transport_rules(neutral, false);
 }
 
 bool should_retry(const retry_policy& policy, const attempt_info& info) {

@@ -148,9 +148,13 @@ inline error_code make_api_error(int code) noexcept {
 /// Short English message for an API code (Chinese meaning may follow); "unknown API code N" else.
 std::string api_message(int code);
 
-/// True for failures that a retry may cure: API 15/107/108 and transient transport errors
-/// (connect/handshake failures, resets, timeouts before a response). Whether a particular request
-/// is *safe* to retry is the retry policy's business (spec §6), not this function's.
+/// True for failures that a retry may cure: the retry loop's own classification (retry.hpp,
+/// should_retry() with the default retry_policy) for a neutral attempt — the first one, not
+/// idempotent, the request not yet completely sent, no response byte. So it is true for API codes
+/// 15/107/108 and for every failure the loop retries in some phase (connect and handshake
+/// failures, resets, EOF, stall timeouts, truncated replies, temporary DNS failures), and false
+/// for every failure the loop never retries. Whether a particular attempt is *safe* to resend
+/// depends on how far it got: that is should_retry()'s business (spec §6).
 bool is_retryable(const error_code& ec) noexcept;
 
 /// True when the connection that produced `ec` must not be reused.

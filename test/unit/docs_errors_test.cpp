@@ -373,7 +373,7 @@ TEST_CASE("docs/errors.md checker: it notices a wrong row") {
         "<!-- generated-table: client -->\n"
         "| Value | Enumerator | Message | Condition | is_retryable | loop |\n"
         "|---:|---|---|---|---|---|\n"
-        "| 19 | `stall_timeout` | `a wrong message` | transport | yes | yes |\n"
+        "| 19 | `stall_timeout` | `a wrong message` | transport | no | yes |\n"
         "\nafter the table\n| 1 | not | a | marked | table | row |\n";
     const auto rows = rows_of(doc, "client");
     REQUIRE(rows.size() == 1);

@@ -135,14 +135,14 @@ TEST_CASE("errors: every client_error has its own message and a condition") {
 
 TEST_CASE("errors: retryable client errors and transport errors") {
     for (auto e : {client_error::resolve_timeout, client_error::connect_timeout, client_error::handshake_timeout,
-                   client_error::connection_closed}) {
+                   client_error::connection_closed, client_error::stall_timeout}) {
         CAPTURE(static_cast<int>(e));
         CHECK(is_retryable(e));
         CHECK(is_fatal_for_connection(e));
     }
-    for (auto e : {client_error::stall_timeout, client_error::deadline_exceeded, client_error::upload_too_large,
-                   client_error::non_json_response, client_error::tls_verification_failed,
-                   client_error::missing_credentials, client_error::retries_exhausted}) {
+    for (auto e :
+         {client_error::deadline_exceeded, client_error::upload_too_large, client_error::non_json_response,
+          client_error::tls_verification_failed, client_error::missing_credentials, client_error::retries_exhausted}) {
         CAPTURE(static_cast<int>(e));
         CHECK_FALSE(is_retryable(e));
     }

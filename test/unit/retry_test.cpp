@@ -446,3 +446,64 @@ TEST_CASE("budget: concurrent use from 4 threads loses no update") {
     CHECK(b.tokens() == 100000.0);
     CHECK(b.allow_retry());
 }
+
+TEST_CASE("retry: is_retryable(ec) agrees with the retry loop for every code it may meet") {
+    // is_retryable() is the loop's answer for a neutral attempt (the first, billed, not completely
+    // sent, no response byte) with the default policy. Every code below must agree both ways:
+    // retryable <=> the loop retries the neutral attempt, and not retryable => the loop retries it
+    // in no phase, for no kind of request, whatever retry_after_full_send says.
+    std::vector<error_code> codes;
+    for (int v = 0; v < 1000; ++v) {  // every client_error (values past the last are unknown codes)
+        const error_code ec(v, client_category());
+        if (ec.message().rfind("unknown client error", 0) != 0) codes.push_back(ec);
+    }
+    CHECK(codes.size() >= static_cast<std::size_t>(client_error::comparison_missing));
+    for (int v = -6000; v <= 1000; ++v) codes.push_back(make_api_error(v));  // 0 is success: skipped below
+    for (int v = 0; v < 256; ++v) {
+        codes.emplace_back(v, boost::system::system_category());  // errno values: the asio::error basics
+        codes.emplace_back(v, ae::get_netdb_category());
+        codes.emplace_back(v, ae::get_addrinfo_category());
+        codes.emplace_back(v, ae::get_misc_category());
+        codes.push_back(http::make_error_code(static_cast<http::error>(v)));
+        codes.push_back(boost::beast::make_error_code(static_cast<boost::beast::error>(v)));
+        codes.push_back(
+            boost::asio::ssl::error::make_error_code(static_cast<boost::asio::ssl::error::stream_errors>(v)));
+    }
+    codes.push_back(ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED));
+    codes.push_back(ssl_error(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE));
+    codes.push_back(ssl_error(SSL_R_WRONG_VERSION_NUMBER));
+    codes.push_back(ae::operation_aborted);
+    codes.push_back(ae::host_not_found_try_again);
+    codes.push_back(boost::system::errc::make_error_code(boost::system::errc::invalid_argument));
+
+    const retry_policy defaults;
+    std::size_t retryable = 0;
+    for (const auto& ec : codes) {
+        if (!ec) continue;
+        CAPTURE(ec.category().name());
+        CAPTURE(ec.value());
+        CAPTURE(ec.message());
+        const bool neutral = should_retry(defaults, info_for(ec, op::detect, phase::not_sent));
+        CHECK(is_retryable(ec) == neutral);
+        CHECK(is_retryable(ec) == is_retryable_failure(defaults, info_for(ec, op::detect, phase::not_sent)));
+        if (!is_retryable(ec)) {
+            for (auto o : all_ops)
+                for (auto ph : all_phases)
+                    for (bool opt_in : {false, true}) {
+                        retry_policy p;
+                        p.retry_after_full_send = opt_in;
+                        CHECK_FALSE(should_retry(p, info_for(ec, o, ph)));
+                    }
+        } else {
+            ++retryable;
+        }
+    }
+    // The three places that disagreed before is_retryable() was defined through the loop's rules.
+    CHECK(is_retryable(client_error::stall_timeout));
+    CHECK(is_retryable(http::error::end_of_stream));
+    CHECK(is_retryable(http::error::partial_message));
+    CHECK(is_retryable(ae::host_not_found_try_again));
+    CHECK(retryable > 10);
+    // The default policy's codes are what is_retryable() treats as retryable API codes.
+    for (int code : defaults.retryable_codes) CHECK(is_retryable(make_api_error(code)));
+}
