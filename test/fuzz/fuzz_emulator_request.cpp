@@ -23,6 +23,7 @@
 
 #include "auth.hpp"
 #include "multipart_stream.hpp"
+#include "options.hpp"
 #include "service.hpp"
 
 #include <livefour/detail/crypto.hpp>
@@ -40,7 +41,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,10 +56,10 @@ using livefour::fuzz::require;
 constexpr std::uint32_t header_limit = 8192;
 constexpr std::uint64_t max_body_bytes = 6291456;
 constexpr std::uint64_t control_body_limit = 256 * 1024;
-// The maximum of the connection's read buffer, mirroring tools/emulator/session.hpp
-// (`beast::flat_buffer buffer_;` — no maximum today). Keep in step with the emulator: with a
-// maximum, Beast fails the read with http::error::buffer_overflow instead of growing the buffer.
-constexpr std::optional<std::size_t> connection_buffer_max = std::nullopt;
+// The maximum of the connection's read buffer: the emulator's own (tools/emulator/options.hpp,
+// used by session.hpp). Beyond it Beast fails the read with http::error::buffer_overflow instead
+// of growing the buffer; the session then answers 400 and closes.
+constexpr std::size_t connection_buffer_max = emu::connection_buffer_max(header_limit);
 constexpr int max_requests = 8;            // pipelined requests handled per input
 constexpr std::size_t control_bytes = 40;  // see split_controls()
 
@@ -222,8 +222,7 @@ void check_against_decoder(std::string_view body, std::string_view boundary) {
 class connection {
 public:
     connection(std::string_view wire, const controls& c)
-        : c_(c), stream_(wire, c.seed, c.max_slice),
-          buffer_(connection_buffer_max.value_or(std::numeric_limits<std::size_t>::max())), chunk_(c.chunk_room),
+        : c_(c), stream_(wire, c.seed, c.max_slice), buffer_(connection_buffer_max), chunk_(c.chunk_room),
           svc_(emu::service_config{.auth = auth_config()}), auth_(auth_config()) {
         stream_.on_read([this](std::size_t n) { check_buffer(n); });
     }
@@ -239,9 +238,8 @@ private:
     // Called before every read is committed: what the parser left unconsumed is part of a header,
     // a chunk-size line or trailer fields, and must stay within the header limit (plus the read).
     void check_buffer(std::size_t n) {
-        const std::size_t bound = std::max<std::size_t>(header_limit + c_.max_slice, connection_buffer_max.value_or(0));
-        livefour::fuzz::require_unless_known(buffer_.size() + n <= bound, "chunk-framing",
-                                             "the connection buffered more than header_limit of unparsed bytes");
+        const std::size_t bound = std::max<std::size_t>(header_limit + c_.max_slice, connection_buffer_max);
+        require(buffer_.size() + n <= bound, "the connection buffered more unparsed bytes than its maximum");
     }
 
     // session::read_body: the body through the fixed chunk buffer. False: the connection breaks.
@@ -252,7 +250,7 @@ private:
             body.data = chunk_.data();
             body.size = chunk_.size();
             boost::beast::error_code ec;
-            http::read(stream_, buffer_, p, ec);
+            http::read_some(stream_, buffer_, p, ec);  // one transport read at a time, as the session
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return false;
             const std::size_t got = chunk_.size() - body.size;

@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,10 +40,11 @@ constexpr std::uint32_t client_header_limit = 16 * 1024;      // client_options:
 constexpr std::uint64_t client_body_limit = 4 * 1024 * 1024;  // client_options::max_response_bytes
 constexpr std::size_t control_bytes = 16;                     // see split_controls()
 
-// The maximum of the client's read buffer for a given header limit, mirroring src/transport.hpp
-// (`beast::flat_buffer buffer;` — no maximum today). Keep in step with the product: with a
-// maximum, Beast fails the read with http::error::buffer_overflow instead of growing the buffer.
-std::optional<std::size_t> client_buffer_max(std::uint32_t /*header_limit*/) { return std::nullopt; }
+// The most the client lets wait unparsed in its read buffer for a given header limit, mirroring
+// `framing_limit` in detail::exchange (src/transport.cpp): the header limit plus one 64 KiB read.
+// The client stops with header_too_large when its buffer is full; a bounded flat_buffer does the
+// same here (a read with no room left).
+std::size_t client_buffer_max(std::uint32_t header_limit) { return std::size_t{header_limit} + 64 * 1024; }
 
 struct parsed_response {
     int status = 0;
@@ -58,14 +58,13 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
                                              std::uint32_t header_limit, std::uint64_t body_limit) {
     livefour::fuzz::sliced_stream stream(wire, seed, max_slice);
     const auto buffer_max = client_buffer_max(header_limit);
-    boost::beast::flat_buffer buffer(buffer_max.value_or(std::numeric_limits<std::size_t>::max()));
-    const std::size_t bound = std::max<std::size_t>(header_limit + max_slice, buffer_max.value_or(0));
+    boost::beast::flat_buffer buffer(buffer_max);
+    const std::size_t bound = std::max<std::size_t>(header_limit + max_slice, buffer_max);
     // What the parser has not consumed is part of a header, a chunk-size line or trailer fields:
     // a parser that keeps more than header_limit of it (plus the read being parsed) lets a server
     // grow the client's buffer without limit.
     stream.on_read([&](std::size_t n) {
-        livefour::fuzz::require_unless_known(buffer.size() + n <= bound, "chunk-framing",
-                                             "the parser buffered more than header_limit of unparsed bytes");
+        require(buffer.size() + n <= bound, "the client buffered more unparsed bytes than its maximum");
     });
     std::optional<http::response_parser<http::string_body>> parser;
     auto fresh_parser = [&] {
@@ -109,10 +108,10 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
     require(res.body().size() <= body_limit, "response_parser accepted a body over body_limit");
     std::uint64_t field_bytes = res.reason().size();
     for (const auto& f : res) field_bytes += f.name_string().size() + f.value().size();
-    // Trailer fields of a chunked body land here too; they are bounded by the header limit or,
-    // when the read buffer has a maximum, by that maximum.
-    livefour::fuzz::require_unless_known(field_bytes <= std::max<std::size_t>(header_limit, buffer_max.value_or(0)),
-                                         "chunk-framing", "response_parser accepted header fields over header_limit");
+    // Trailer fields of a chunked body land here too: the header is bounded by the header limit,
+    // a trailer (parsed whole) by the read buffer's maximum.
+    require(field_bytes <= header_limit + buffer_max,
+            "response_parser accepted header and trailer fields over header_limit plus the buffer maximum");
     return parsed_response{static_cast<int>(res.result_int()), res.body()};
 }
 

@@ -40,24 +40,10 @@ unsigned short free_port() {
     return ntohs(a.sin_port);
 }
 
-/// A listening TCP socket on 127.0.0.1 with a port of the kernel's choosing.
-int listen_loopback(unsigned short& port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    return fd;
-}
-
 /// A TCP listener on 127.0.0.1 that resets every connection as soon as it is accepted.
 struct resetting_listener {
     resetting_listener() {
-        fd = listen_loopback(port);
+        fd = test::listen_loopback(port);
         worker = std::thread([this] {
             for (;;) {
                 int c = ::accept(fd, nullptr, nullptr);
@@ -247,7 +233,7 @@ TEST_CASE("secrets never appear in diagnostics, retry-hook events or exception t
 TEST_CASE("fault matrix: a hostile server's endless chunk extension is bounded (header_too_large)") {
     // A plain-HTTP server that answers every request with a chunk-size line that never ends.
     unsigned short port = 0;
-    int fd = listen_loopback(port);
+    int fd = test::listen_loopback(port);
     std::atomic<std::uint64_t> sent{0};
     std::thread server([&] {
         int c = ::accept(fd, nullptr, nullptr);
@@ -264,13 +250,7 @@ TEST_CASE("fault matrix: a hostile server's endless chunk extension is bounded (
         }
         ::close(c);
     });
-    livefour::client_options o;
-    o.endpoint = "http://127.0.0.1:" + std::to_string(port);
-    o.allow_insecure_http = true;
-    o.creds.appid = test::appid;
-    o.creds.secret_id = test::secret_id;
-    o.creds.secret_key = livefour::secret_string(test::secret_key);
-    o.retry = livefour::retry_policy::no_retry();
+    const auto o = test::raw_server_options(port);
     asio::io_context ioc;
     livefour::client cl(ioc.get_executor(), o);
     livefour::diagnostics diag;

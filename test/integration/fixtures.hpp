@@ -11,6 +11,9 @@
 
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <optional>
 
 namespace test {
@@ -100,6 +103,34 @@ struct emulator {
     std::optional<child> proc;
     unsigned short port = 0;
 };
+
+/// A listening TCP socket on 127.0.0.1 with a port of the kernel's choosing (for a hand-written
+/// server in a test thread).
+inline int listen_loopback(unsigned short& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+/// Client options for a hand-written plain-HTTP server on 127.0.0.1:port: the test credentials,
+/// one attempt.
+inline livefour::client_options raw_server_options(unsigned short port) {
+    livefour::client_options o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(port);
+    o.allow_insecure_http = true;
+    o.creds.appid = appid;
+    o.creds.secret_id = secret_id;
+    o.creds.secret_key = livefour::secret_string(secret_key);
+    o.retry = livefour::retry_policy::no_retry();
+    return o;
+}
 
 /// The test PKI (test/peers/make_certs.sh: good, wrong-host, expired and untrusted certificates),
 /// made once per test run.

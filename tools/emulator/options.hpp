@@ -4,12 +4,25 @@
 #include "service.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace livefour::emulator {
+
+/// What a connection reads at a time, and the size of the buffer a request body streams through.
+inline constexpr std::size_t io_chunk_bytes = 64 * 1024;
+
+/// The most a connection's read buffer may hold: one read (io_chunk_bytes) on top of an element
+/// that must be whole before it parses, up to `max_header_bytes`: the header, a chunk-size line
+/// with its extensions, or a trailer. Beast 1.81 applies the header limit to the header only;
+/// past this maximum it fails the read with http::error::buffer_overflow instead of growing the
+/// buffer without end (found by test/fuzz; the fuzz target uses this function too).
+constexpr std::size_t connection_buffer_max(std::size_t max_header_bytes) noexcept {
+    return max_header_bytes + io_chunk_bytes;
+}
 
 /// Transport and behaviour settings of one emulator run.
 struct options {

@@ -392,6 +392,8 @@ std::string service::stats_json() const {
     for (std::size_t i = 0; i < api_paths.size(); ++i) started[api_paths[i]] = stats_.started[i];
     o["requests_started"] = std::move(started);
     o["connections_closed_idle"] = stats_.connections_closed_idle;
+    o["connections_closed_slow"] = stats_.connections_closed_slow;
+    o["chunk_framing_refused"] = stats_.chunk_framing_refused;
     json::object fired;
     for (std::size_t i = 0; i < fault_names.size(); ++i) fired[fault_names[i]] = stats_.faults_fired[i];
     o["faults_fired"] = std::move(fired);

@@ -66,6 +66,12 @@ public:
     void on_request_complete(endpoint e) noexcept;
     /// Counts a connection the server closed while it waited for the next request.
     void on_idle_close() noexcept { ++stats_.connections_closed_idle; }
+    /// Counts a connection closed because a TLS handshake, a request header or a request body
+    /// did not arrive within its time limit (slow clients, slowloris).
+    void on_slow_close() noexcept { ++stats_.connections_closed_slow; }
+    /// Counts a request refused because a chunk-size line, its extensions or the trailer
+    /// outgrew the connection's read buffer (connection_buffer_max()).
+    void on_chunk_framing_refused() noexcept { ++stats_.chunk_framing_refused; }
     /// Takes back the `codes` count of a reply that a fault withheld (close or reset).
     void on_reply_withheld(int code) noexcept;
     /// Counts a fault that acted (`faults_fired`).
@@ -112,6 +118,7 @@ private:
         std::uint64_t requests = 0, livegetfour = 0, livedetectfour = 0, idcardlivedetectfour = 0;
         std::array<std::uint64_t, api_paths.size()> started{};
         std::uint64_t connections_accepted = 0, bytes_received = 0, dropped = 0, connections_closed_idle = 0;
+        std::uint64_t connections_closed_slow = 0, chunk_framing_refused = 0;
         std::array<std::uint64_t, fault_names.size()> faults_fired{};
         std::map<int, std::uint64_t> codes;
         std::vector<part_info> last_parts;

@@ -3,9 +3,10 @@
 // the odd replies).
 //
 // Request bodies are streamed through a fixed 64 KiB buffer (Beast's buffer_body) straight into
-// the multipart parser, so memory use does not depend on the upload size. Every read and write
-// is bounded by a deadline. A template over the stream type, included by server.cpp only: that
-// translation unit stays the one that instantiates Beast and Asio's SSL layer.
+// the multipart parser, so memory use does not depend on the upload size. The read buffer has a
+// maximum too (connection_buffer_max()): Beast bounds the header, not chunk-size lines, chunk
+// extensions or trailers. Every read and write is bounded by a deadline. A template over the stream type, included by
+// server.cpp only: that translation unit stays the one that instantiates Beast and Asio's SSL layer.
 #pragma once
 
 #include "fault_io.hpp"
@@ -37,7 +38,7 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-inline constexpr std::size_t chunk_bytes = 64 * 1024;
+inline constexpr std::size_t chunk_bytes = io_chunk_bytes;
 // After an early "reply and close" (body too large, refused before the body) or a `close_*`
 // fault, what the client still sends is read and discarded for a while: the client then gets to
 // read the reply (or sees an orderly close) instead of a reset caused by unread data.
@@ -83,7 +84,10 @@ struct request_context {
     std::string fault_label;             ///< X-Emulator-Fault of a reply a fault produced
 };
 
-enum class body_outcome { complete, too_large, broken, faulted };
+/// How reading a request body ended. `faulted`: a fault ended the connection; `refused`: the
+/// chunk framing outgrew the read buffer, the request was answered and the connection closed.
+/// Both are logged already.
+enum class body_outcome { complete, too_large, broken, faulted, refused };
 
 inline std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -94,8 +98,9 @@ template <class Stream>
 class session : public std::enable_shared_from_this<session<Stream>> {
 public:
     session(session_host& host, Stream stream)
-        : host_(host), stream_(std::move(stream)), chunk_(chunk_bytes), delay_(stream_.get_executor()),
-          idle_timer_(stream_.get_executor()), entry_(host.add_connection()) {
+        : host_(host), stream_(std::move(stream)), buffer_(connection_buffer_max(host.opts().max_header_bytes)),
+          chunk_(chunk_bytes), delay_(stream_.get_executor()), idle_timer_(stream_.get_executor()),
+          entry_(host.add_connection()) {
         entry_->abort = [this] {
             boost::system::error_code ignored;
             tcp().socket().close(ignored);
@@ -111,6 +116,7 @@ public:
         if constexpr (is_tls) {
             tcp().expires_after(opts().idle_timeout);
             auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
+            if (ec == beast::error::timeout) svc().on_slow_close();
             if (ec) co_return;  // port scanners, plain-HTTP clients, untrusting clients: nothing to log
         }
         for (;;) {
@@ -130,6 +136,8 @@ public:
                 } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                            ec != http::error::end_of_stream && ec != http::error::partial_message) {
                     co_await reply_and_close(bare_context(), svc().error(3, "invalid request: bad HTTP"), 400);
+                } else if (ec == beast::error::timeout) {
+                    svc().on_slow_close();  // the header did not arrive within --idle-timeout
                 }
                 co_return;  // EOF, timeout, reset, shutdown
             }
@@ -282,9 +290,20 @@ private:
             auto& body = p.get().body();
             body.data = chunk_.data();
             body.size = room;
+            // One transport read at a time (async_read would wait for a full chunk buffer under a
+            // single deadline): every read that brings body bytes is progress and re-arms the
+            // stall limit, so a slow but moving upload is bounded by --request-timeout only.
             arm();
-            auto [ec, n] = co_await http::async_read(stream_, buffer_, p, use_tuple);
+            auto [ec, n] = co_await http::async_read_some(stream_, buffer_, p, use_tuple);
             if (ec == http::error::need_buffer) ec = {};
+            if (ec == http::error::buffer_overflow) {
+                // A chunk-size line, its extensions or the trailer outgrew connection_buffer_max().
+                svc().on_chunk_framing_refused();
+                co_await reply_and_close(
+                    rc, svc().error(3, "invalid request: chunk-size line, chunk extensions or trailer too large"), 0);
+                co_return body_outcome::refused;
+            }
+            if (ec == beast::error::timeout) svc().on_slow_close();  // stalled, or past --request-timeout
             if (ec) co_return body_outcome::broken;
             const std::size_t got = room - body.size;
             rc.body_bytes += got;
@@ -310,7 +329,8 @@ private:
         case body_outcome::complete: co_return co_await send(rc, std::move(r), status);
         case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
         case body_outcome::broken: log_aborted(rc); co_return false;
-        case body_outcome::faulted: co_return false;
+        case body_outcome::faulted:
+        case body_outcome::refused: co_return false;
         }
         co_return false;
     }
@@ -344,6 +364,7 @@ private:
             p, rc, [&](std::string_view b) { body.append(b); }, control_body_limit)) {
         case body_outcome::complete: break;
         case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
+        case body_outcome::refused: co_return false;
         default: log_aborted(rc); co_return false;
         }
         co_return co_await send(rc, svc().add_faults(body, steady::now()), 0);
@@ -386,6 +407,7 @@ private:
                 fired(rc, f);
                 co_return co_await send(rc, svc().fault_reply(f), 0);
             case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
+            case body_outcome::refused: co_return false;
             default: log_aborted(rc); co_return false;
             }
         }
@@ -404,7 +426,8 @@ private:
             case body_outcome::complete: break;
             case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
             case body_outcome::broken: log_aborted(rc); co_return false;
-            case body_outcome::faulted: co_return false;
+            case body_outcome::faulted:
+            case body_outcome::refused: co_return false;
             }
             co_return co_await send(rc, svc().livegetfour(auth, body), 0);
         }
@@ -419,7 +442,8 @@ private:
         case body_outcome::complete: break;
         case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
         case body_outcome::broken: log_aborted(rc); co_return false;
-        case body_outcome::faulted: co_return false;
+        case body_outcome::faulted:
+        case body_outcome::refused: co_return false;
         }
         if (!mp.finish())
             co_return co_await send(rc, svc().error(3, "invalid request: malformed multipart body: " + mp.error()), 0);
