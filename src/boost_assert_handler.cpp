@@ -1,12 +1,15 @@
-// livefour fuzzing — the BOOST_ASSERT handler of the fuzz targets (BOOST_ENABLE_ASSERT_HANDLER is
-// defined for every translation unit of the fuzz build, see CMakeLists.txt).
+// livefour — a BOOST_ASSERT handler that skips one known-wrong Beast assertion.
 //
-// Assertions stay on while fuzzing: a failed BOOST_ASSERT in Beast, Asio or Boost.JSON is a
-// finding. One assertion is known to be wrong and is skipped, which is what a release (NDEBUG)
-// build does with it anyway:
+// Not part of the library: with the CMake option LIVEFOUR_BOOST_ASSERT_HANDLER (set by the debug,
+// asan and tsan presets and by the fuzz build) every translation unit of this project is compiled
+// with BOOST_ENABLE_ASSERT_DEBUG_HANDLER and the executables link this file, so that builds with
+// assertions on still abort on every failed BOOST_ASSERT in Beast, Asio or Boost.JSON except one:
 //   boost/beast/http/impl/basic_parser.ipp, parse_chunk_header: BOOST_ASSERT(n >= 5). It fires
-//   when the last chunk "0\r\n" was parsed alone and the next call brings a single byte; the code
-//   after it is correct for n >= 3. Fixed upstream by boostorg/beast PR #2861 (Boost 1.86).
+//   when the last chunk "0\r\n" of a chunked body with no data chunk was parsed alone and the next
+//   call brings a single byte; the code after it is correct for n >= 3. A release (NDEBUG) build
+//   skips it too. Fixed upstream by boostorg/beast PR #2861 (Boost 1.86). Both the emulator
+//   (reading a request) and the client (reading a response) can meet it; without this handler a
+//   hostile or merely unlucky peer aborts the debug and sanitizer builds.
 #include <boost/assert.hpp>
 
 #include <cstdio>
