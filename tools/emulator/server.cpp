@@ -10,6 +10,10 @@
 
 #include <openssl/ssl.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -68,7 +72,13 @@ public:
 
     void remove_connection(std::list<connection_entry>::iterator it) override {
         connections_.erase(it);
-        if (stopping_ && connections_.empty()) grace_.cancel();
+        if (!connections_.empty()) return;
+        if (stopping_) grace_.cancel();
+#if defined(__GLIBC__)
+        // Idle again: give back what a burst of connections (a slowloris, a load test) left in
+        // the allocator's free lists, so that the footprint returns to its baseline.
+        malloc_trim(0);
+#endif
     }
 
     void log(std::string_view line) const override {
