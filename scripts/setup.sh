@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build ccache pkg-config
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-      libssl-dev openssl doctest-dev python3 curl clang-format)
+      libssl-dev openssl doctest-dev python3 curl clang-format
+      clang-14 libclang-rt-14-dev)  # the fuzz stage: clang 14 and libFuzzer (libclang_rt.fuzzer)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

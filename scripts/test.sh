@@ -4,14 +4,16 @@
 #   1. the release build and its whole suite (unit, integration over real sockets, peers,
 #      emulator, examples, packaging);
 #   2. an ASan+UBSan build (halt on the first error) running unit and integration tests;
-#   3. a TSan build running the tests that share clients between threads and cancel across them.
-# Stages can be picked: scripts/test.sh [format] [release] [asan] [tsan]   (default: all of them).
+#   3. a TSan build running the tests that share clients between threads and cancel across them;
+#   4. the libFuzzer targets (test/fuzz/run.sh --ci, clang 14): every regression input replayed,
+#      then each target fuzzed for 20 s.
+# Stages can be picked: scripts/test.sh [format] [release] [asan] [tsan] [fuzz]   (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 stages=("$@")
-((${#stages[@]})) || stages=(format release asan tsan)
+((${#stages[@]})) || stages=(format release asan tsan fuzz)
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -22,7 +24,7 @@ san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator li
 
 for stage in "${stages[@]}"; do
   echo "== livefour tests: $stage"
-  [[ $stage == format ]] || cmake --preset "$stage" >/dev/null
+  [[ $stage == format || $stage == fuzz ]] || cmake --preset "$stage" >/dev/null
   case "$stage" in
     format)
       scripts/format.sh --check ;;
@@ -42,6 +44,9 @@ for stage in "${stages[@]}"; do
       LIVEFOUR_TEST_EMULATOR=$PWD/build/release/tools/livefour-emulator \
       LIVEFOUR_TEST_CLI=$PWD/build/release/tools/livefour \
         ctest --preset tsan -L concurrency ;;
+    fuzz)
+      # A configure of its own (build/fuzz, ccache when installed); 2 jobs: CI has the machine.
+      CXX=clang++-14 FUZZ_JOBS="${FUZZ_JOBS:-2}" test/fuzz/run.sh --ci ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done

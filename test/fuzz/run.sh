@@ -16,7 +16,8 @@
 # is understood: --replay and --ci replay them forever). Logs: $BUILD/logs/<target>.log.
 #
 # Environment: LIVEFOUR_FUZZ_BUILD (build directory, default build/fuzz), CXX for the configure
-# (default clang++), FUZZ_JOBS (build parallelism, default 1: the machine is shared),
+# (default clang++-14, else clang++), FUZZ_JOBS (build parallelism, default 1: the machine is
+# shared; scripts/test.sh's fuzz stage uses 2),
 # FUZZ_TARGETS (space-separated subset), LIVEFOUR_FUZZ_TOLERATE (see fuzz_support.hpp; ignored
 # by --ci and --replay).
 set -euo pipefail
@@ -33,7 +34,7 @@ case "${1:-}" in
   --ci) mode=ci; seconds=20 ;;
   --replay) mode=replay ;;
   --build) mode=build ;;
-  -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
   *[!0-9]*) echo "usage: $0 [SECONDS] | --ci | --replay | --build" >&2; exit 2 ;;
   *) seconds="$1" ;;
 esac
@@ -55,7 +56,8 @@ build_targets() {
   if [[ ! -f $build/CMakeCache.txt ]]; then
     local gen=()
     command -v ninja >/dev/null && gen=(-G Ninja)
-    cmake -S "$here" -B "$build" "${gen[@]}" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" >/dev/null
+    local cxx="${CXX:-$(command -v clang++-14 || echo clang++)}"
+    cmake -S "$here" -B "$build" "${gen[@]}" -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
   fi
   cmake --build "$build" -j"${FUZZ_JOBS:-1}" --target "${targets[@]}"
 }
