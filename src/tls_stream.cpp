@@ -158,6 +158,27 @@ void tls_stream::consume_output(std::size_t n) noexcept {
     if (out_begin_ >= out_end_) out_begin_ = out_end_ = 0;
 }
 
+bool tls_stream::write_now(error_code& ec) {
+    auto& sock = next_.socket();
+    // Asio's own non-blocking mode is internal to its reactor; a synchronous send must ask for it.
+    if (!sock.non_blocking()) {
+        sock.non_blocking(true, ec);
+        if (ec) return ec = {}, true;  // leave it to the asynchronous write
+    }
+    const std::size_t n = sock.write_some(pending_output(), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        return true;
+    }
+    if (ec) {
+        discard_output();
+        return false;
+    }
+    consume_output(n);
+    if (out_begin_ == out_end_) shrink_buffers();
+    return true;
+}
+
 boost::asio::mutable_buffer tls_stream::input_space() {
     // OpenSSL only asks for input once it consumed all there was (see tls_bio::read_ex).
     if (!in_) in_ = std::make_unique_for_overwrite<char[]>(input_capacity);

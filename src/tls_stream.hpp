@@ -8,10 +8,13 @@
 // it is offered (the body writer's whole buffer, 256 KiB by default) into consecutive records and
 // the socket gets them in one large write.
 //
-// Memory: while a write is in flight the connection holds its ciphertext, about as large as the
-// plaintext offered (~write_buffer_size; the body writer itself borrows its thread's buffer);
-// shrink_buffers() gives it back once the request is sent. Reads use a 17 KiB buffer, as asio's
-// stream does, allocated while a response is read.
+// Memory: a write encrypts into the output buffer and hands the records to the socket with one
+// non-blocking send before its initiation returns; whatever the kernel took is gone and the buffer
+// is freed at once. Only what the kernel refuses waits in the buffer for an asynchronous write
+// (the client also waits for the socket to be writable before it produces the next body buffer,
+// so that is rare). An upload in flight therefore holds no ciphertext most of the time, and the
+// plaintext buffer is the thread's (see encode_into_thread_buffer). Reads use a 17 KiB buffer, as
+// asio's stream does, allocated while a response is read; shrink_buffers() releases both.
 //
 // Semantics follow asio::ssl::stream so that callers need no changes: error codes come from
 // asio's SSL category (ERR_get_error values), a peer's close_notify ends reads with
@@ -140,6 +143,9 @@ private:
         return {out_.get() + out_begin_, out_end_ - out_begin_};
     }
     void consume_output(std::size_t n) noexcept;
+    /// Writes pending output with one non-blocking send; frees the output buffer if all of it
+    /// went. False (with `ec`) when the connection failed; the output is then discarded.
+    bool write_now(error_code& ec);
     void discard_output() noexcept { out_begin_ = out_end_ = 0; }
     boost::asio::mutable_buffer input_space();
     void commit_input(std::size_t n) noexcept { in_end_ += n; }
@@ -246,6 +252,21 @@ private:
 
         template <class Self>
         void write_more(Self& self) {
+            if constexpr (!std::is_same_v<Step, handshake_step> && !std::is_same_v<Step, read_step>) {
+                if (state == io::start) {
+                    // Hand the records to the socket before this initiation returns: what the
+                    // kernel takes now needs no buffer any more, and the buffer is released at
+                    // once rather than when the completion runs (with many uploads per thread,
+                    // completions queue up behind each other's encryption, each holding its
+                    // buffer). Only what the kernel refuses waits for an asynchronous write.
+                    error_code ec;
+                    if (!s.write_now(ec)) {
+                        result = ec;
+                        return post_completion(self);
+                    }
+                    if (s.pending_output().size() == 0) return post_completion(self);
+                }
+            }
             state = io::writing;
             if constexpr (std::is_same_v<Step, read_step>)  // e.g. a key update reply: see above
                 self.reset_cancellation_state(boost::asio::enable_terminal_cancellation());

@@ -3,6 +3,7 @@
 // serializer/parser and the TLS stream's operations.
 #include "transport.hpp"
 
+#include <livefour/cancel_after.hpp>
 #include <livefour/detail/multipart_body.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -80,6 +81,22 @@ void arm(beast::tcp_stream& s, std::chrono::milliseconds d) {
         s.expires_after(d);
     else
         s.expires_never();
+}
+
+/// Waits until the socket accepts writes, for at most `stall` (0: no limit). A timeout is
+/// client_error::stall_timeout; the caller's cancellation is operation_aborted.
+asio::awaitable<error_code> wait_writable(beast::tcp_stream& s, std::chrono::milliseconds stall) {
+    auto& sock = s.socket();
+    if (stall.count() <= 0) {
+        auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
+        co_return ec;
+    }
+    auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, cancel_after(stall, use_tuple));
+    if (ec == asio::error::operation_aborted) {
+        asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() == asio::cancellation_type::none) co_return client_error::stall_timeout;
+    }
+    co_return ec;
 }
 
 /// Maps a low-level failure to a phase-specific client error where the cause is ours to name.
@@ -219,13 +236,26 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         if (req.body()) encode_into_thread_buffer(*req.body(), std::is_same_v<Stream, tls_stream>);
     if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
     http::request_serializer<Body> sr{req};
-    while (!sr.is_done()) {
+    for (bool first = true; !sr.is_done(); first = false) {
+        if constexpr (std::is_same_v<Stream, tls_stream>) {
+            // Produce and encrypt the next buffer only once the socket can take it: the records
+            // then leave in the write that follows and the ciphertext buffer is freed at once,
+            // instead of waiting, full, for a slow peer. With many concurrent uploads, only the
+            // few being encrypted hold a ciphertext buffer (docs/benchmarks.md, scenario 4).
+            if (!first) {
+                if (auto ec = co_await wait_writable(lowest, stall)) {
+                    r.ec = ec;
+                    co_return r;
+                }
+            }
+        }
         arm(lowest, stall);
         auto [ec, n] = co_await http::async_write_some(stream, sr, use_tuple);
         if (ec) {
             r.ec = phase_error(ec, client_error::stall_timeout);
             co_return r;
         }
+        if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
         if (on_body_bytes) {
             std::uint64_t body = n;
             if (header_left) {
@@ -237,8 +267,6 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         }
     }
     r.request_fully_sent = true;
-    // The ciphertext buffer grew to the body writer's buffer; the response needs none of it.
-    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
 
     std::optional<http::response_parser<http::string_body>> parser;
     auto fresh_parser = [&] {
