@@ -216,7 +216,7 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
             return fail("fault " + kname + " takes no \"" + std::string(key) + "\"");
     }
 
-    std::optional<std::uint64_t> count, ms, bytes, n;
+    std::optional<std::uint64_t> count;
     if (*kind == fault_kind::rate_limit) f.count = 0;  // a rate limit stays until cleared
     if (!read_uint(o, "count", 0, UINT64_MAX, count, why)) return fail(why);
     if (count) f.count = *count;
