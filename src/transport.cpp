@@ -242,12 +242,11 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
             // then leave in the write that follows and the ciphertext buffer is freed at once,
             // instead of waiting, full, for a slow peer. With many concurrent uploads, only the
             // few being encrypted hold a ciphertext buffer (docs/benchmarks.md, scenario 4).
-            if (!first) {
+            if (!first)
                 if (auto ec = co_await wait_writable(lowest, stall)) {
                     r.ec = ec;
                     co_return r;
                 }
-            }
         }
         arm(lowest, stall);
         auto [ec, n] = co_await http::async_write_some(stream, sr, use_tuple);
@@ -255,6 +254,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
             r.ec = phase_error(ec, client_error::stall_timeout);
             co_return r;
         }
+        // Frees what a write the kernel did not take at once (finished asynchronously) left behind.
         if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
         if (on_body_bytes) {
             std::uint64_t body = n;
