@@ -16,7 +16,7 @@ stages=("$@")
 ((${#stages[@]})) || stages=(format release asan tsan fuzz)
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/test/tsan.supp
 
 # The ASan build only needs what its tests run.
 san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator livefour-cli
