@@ -69,15 +69,6 @@ received read_until_close(int fd, std::chrono::milliseconds limit) {
     }
 }
 
-/// A field of /proc/PID/status in KiB (VmRSS, VmHWM).
-long proc_status_kib(pid_t pid, const std::string& field) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-    return -1;
-}
-
 /// Sends `head`, then `filler` bytes of 'a' in 64 KiB writes (a chunk extension or trailer that
 /// never ends), from a thread, until `total` is sent or the emulator stops reading. Returns
 /// what the emulator answered within `limit`. With `sent_out`, keeps sending after the answer
@@ -137,12 +128,12 @@ TEST_CASE("peak RSS: an endless chunk extension costs the emulator bounded memor
     test::emulator emu({}, false);
     (void)emu.stats();  // the first request allocates what every connection needs
     const pid_t pid = emu.proc->pid();
-    const long before = proc_status_kib(pid, "VmRSS");
+    const long before = test::proc_status_kib(pid, "VmRSS");
     REQUIRE(before > 0);
     std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";  // VmHWM := VmRSS
     std::uint64_t sent = 0;
     const auto r = hostile_framing(emu.port, chunked_head + "1;ext=", 64u << 20, 20s, &sent);
-    const long peak = proc_status_kib(pid, "VmHWM");
+    const long peak = test::proc_status_kib(pid, "VmHWM");
     MESSAGE("emulator RSS before " << before << " KiB, peak " << peak << " KiB; sent " << (sent >> 10)
                                    << " KiB of framing");
     CHECK(r.bytes.rfind("HTTP/1.1 400 ", 0) == 0);

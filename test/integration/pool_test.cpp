@@ -20,15 +20,6 @@ using livefour::client_error;
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d)) ++n;
-        closedir(d);
-    }
-    return n;
-}
-
 /// Runs `n` concurrent detects of a small in-memory video and returns how many succeeded.
 int concurrent_detects(livefour::client& cl, asio::io_context& ioc, int n, int threads) {
     auto bytes = std::make_shared<const std::string>(test::mp4_magic() + std::string(20'000, 'v'));
@@ -58,7 +49,7 @@ TEST_CASE("1,000 concurrent detects through a pool of 8 connections") {
     SUBCASE("one thread") { threads = 1; }
     SUBCASE("io_context run by four threads") { threads = 4; }
     CAPTURE(threads);
-    const int fds_before = open_fds();
+    const int fds_before = test::open_fds();
     {
         asio::io_context ioc(threads);
         auto opts = emu.options();
@@ -75,7 +66,7 @@ TEST_CASE("1,000 concurrent detects through a pool of 8 connections") {
         CHECK(emu.count("connections_accepted") <= 8 + 1);  // + the stats query's own curl connection
         CHECK(emu.count("livedetectfour") == 1000);
     }
-    CHECK(open_fds() == fds_before);  // the client's sockets are gone with it
+    CHECK(test::open_fds() == fds_before);  // the client's sockets are gone with it
 }
 
 TEST_CASE("time bounds fire with their own error codes") {
@@ -183,18 +174,6 @@ TEST_CASE("cancellation while waiting for a connection, and close() with operati
     CHECK(st.idle == 0);
 }
 
-namespace {
-
-long proc_status_kib(const char* field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::strlen(field)));
-    return -1;
-}
-
-}  // namespace
-
 TEST_CASE("peak RSS of 64 concurrent TLS uploads: no per-upload body or ciphertext buffer") {
     // An upload in flight over TLS used to hold its body writer's buffer and the records encrypted
     // from it (2 x 256 KiB) until the socket took them. Now the body buffer is the thread's and
@@ -216,7 +195,7 @@ TEST_CASE("peak RSS of 64 concurrent TLS uploads: no per-upload body or cipherte
     REQUIRE(cl.stats().created == n);
 
     std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
-    const long before = proc_status_kib("VmRSS:");
+    const long before = test::proc_status_kib(0, "VmRSS");
     ok = 0;
     for (int i = 0; i < n; ++i) {
         livefour::detect_request req;
@@ -228,7 +207,7 @@ TEST_CASE("peak RSS of 64 concurrent TLS uploads: no per-upload body or cipherte
     ioc.run_for(std::chrono::seconds(120));
     CHECK(ok.load() == n);
     CHECK(cl.stats().created == n);  // every upload had its own connection, all at once
-    const long peak = proc_status_kib("VmHWM:");
+    const long peak = test::proc_status_kib(0, "VmHWM");
     const double per_upload = static_cast<double>(peak - before) / n;
     MESSAGE("RSS " << before << " KiB before, peak " << peak << " KiB: " << per_upload << " KiB per upload");
     CHECK(per_upload < 96);

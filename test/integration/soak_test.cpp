@@ -16,22 +16,6 @@ using livefour::client_error;
 
 namespace {
 
-int fd_count() {
-    int n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d)) ++n;
-        closedir(d);
-    }
-    return n;
-}
-
-long rss_kib() {
-    std::ifstream f("/proc/self/statm");
-    long pages = 0, resident = 0;
-    f >> pages >> resident;
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /// A batch of random faults for the emulator's queue.
 std::string random_faults(std::mt19937& rng, int n) {
     static const char* kinds[] = {
@@ -64,7 +48,7 @@ TEST_CASE("soak: 20,000 requests with random faults") {
     std::map<std::string, int> outcomes;
     int completed = 0;
     long rss_after_warmup = 0;
-    const int fds_before = fd_count();
+    const int fds_before = test::open_fds();
     {
         asio::io_context ioc;
         auto opts = emu.options();
@@ -102,7 +86,7 @@ TEST_CASE("soak: 20,000 requests with random faults") {
             ioc.restart();
             ioc.run_for(std::chrono::seconds(120));
             REQUIRE(done == batch);
-            if (start == 0) rss_after_warmup = rss_kib();
+            if (start == 0) rss_after_warmup = test::proc_status_kib(0, "VmRSS");
             emu.run_delete_faults();
         }
         auto st = cl.stats();
@@ -114,8 +98,8 @@ TEST_CASE("soak: 20,000 requests with random faults") {
                                  << ", requests " << st.requests << ", idle " << st.idle);
     }
     CHECK(completed == total);
-    const long rss_end = rss_kib();
-    const int fds_after = fd_count();
+    const long rss_end = test::proc_status_kib(0, "VmRSS");
+    const int fds_after = test::open_fds();
     std::string summary;
     for (auto& [k, v] : outcomes) summary += " " + k + "=" + std::to_string(v);
     MESSAGE("outcomes:" << summary);

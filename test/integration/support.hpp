@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,6 +29,25 @@
 extern char** environ;
 
 namespace test {
+
+/// Open file descriptors of this process (leak checks).
+inline int open_fds() {
+    int n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d)) ++n;
+        closedir(d);
+    }
+    return n;
+}
+
+/// A field of /proc/PID/status in KiB, e.g. "VmRSS" or "VmHWM" (pid 0: this process); -1 if absent.
+inline long proc_status_kib(pid_t pid, const std::string& field) {
+    std::ifstream f(pid ? "/proc/" + std::to_string(pid) + "/status" : std::string("/proc/self/status"));
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+    return -1;
+}
 
 /// A child process whose stdout we read line by line (to learn the port it listens on).
 class child {
