@@ -1,8 +1,10 @@
 """scenarios_load — request rate and concurrency (issue 5, scenarios 3 and 4). See scenarios.py for
 the conventions."""
 import os
+import re
+import shutil
 
-from benchlib import SIZES, BenchError, SinkDelta, parse_curl_transfers, percentile, spread, write_csv
+from benchlib import SIZES, BenchError, SinkDelta, parse_curl_transfers, percentile, run_measured, spread, write_csv
 
 DIGITS_BODY = len('{"appid":"1250000000"}')
 # (a format starting with "@" would be read from a file: keep the leading newline)
@@ -52,45 +54,117 @@ def _curl_small(b, sink, kind, conns, n):
             "body_bytes": sum(x["size_upload"] for x in xfers) / n}
 
 
+# The multipart body wrk sends: the fields livefour sends and the same 1 KiB file.
+WRK_BOUNDARY = "wrk-reference-0123456789abcdefABCDEF"
+
+
+def _wrk_script(b, kind):
+    """A Lua script for wrk: the same method, target, body and header sizes as livefour's request."""
+    path = os.path.join(b.tmp, f"wrk-{kind}.lua")
+    if kind == "digits":
+        body, ctype = '{"appid":"1250000000"}', "application/json"
+    else:
+        with open(b.files["1k"], "rb") as f:
+            video = f.read()
+        crlf = b"\r\n"
+        parts = [b"--" + WRK_BOUNDARY.encode() + crlf + f'Content-Disposition: form-data; name="{k}"'.encode() +
+                 crlf + crlf + v.encode() + crlf
+                 for k, v in (("appid", "1250000000"), ("validate_data", "1234"), ("compare_flag", "false"))]
+        parts.append(b"--" + WRK_BOUNDARY.encode() + crlf +
+                     b'Content-Disposition: form-data; name="video"; filename="v.mp4"' + crlf +
+                     b"Content-Type: video/mp4" + crlf + crlf + video + crlf)
+        body = b"".join(parts) + b"--" + WRK_BOUNDARY.encode() + b"--" + crlf
+        with open(path + ".body", "wb") as f:
+            f.write(body)
+        body, ctype = None, f"multipart/form-data; boundary={WRK_BOUNDARY}"
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        if body is None:
+            f.write(f'local f = io.open("{path}.body", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
+        else:
+            f.write(f"wrk.body = '{body}'\n")
+        f.write(f'wrk.headers["Content-Type"] = "{ctype}"\n')
+        # livefour's Authorization header is ~150 characters; the sink does not check it.
+        f.write(f'wrk.headers["Authorization"] = "{"A" * 148}="\n')
+    return path
+
+
+def _wrk_small(b, sink, kind, conns, seconds):
+    """wrk (no TLS verification, one thread, C connections, keep-alive) against the same sink: the
+    request rate a lean C client reaches on this machine, the reference for scenario 3's targets."""
+    url = sink.url("https") + ("/face/livegetfour" if kind == "digits" else "/face/livedetectfour")
+    with SinkDelta(sink) as d:
+        run = run_measured(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s", _wrk_script(b, kind), url])
+    if "Non-2xx" in run.stdout or "Socket errors" in run.stdout:
+        raise BenchError(f"wrk: errors: {run.stdout[-400:]}")
+    m = re.search(r"(\d+) requests in ([\d.]+)s", run.stdout)
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", run.stdout)
+    if not m or not rps:
+        raise BenchError(f"wrk: no summary: {run.stdout[-400:]}")
+    done, served = int(m.group(1)), d.delta["requests"]
+    # wrk counts answered requests; the sink also counts the ones cut off at the end.
+    if not done <= served <= done + conns or d.delta["protocol_errors"]:
+        raise BenchError(f"wrk: reported {done} requests, the sink served {served}")
+    body = d.delta["body_bytes"] / served
+    if kind == "digits" and body != DIGITS_BODY:
+        raise BenchError(f"wrk: {body} body bytes per request")
+    return {"req_per_s": float(rps.group(1)), "cpu_us_per_req": run.cpu / done * 1e6, "body_bytes": body}
+
+
 def small(b):
     from scenarios import ab, summarize, _m, _rng
     n = 2000 if b.a.quick else 8000
     sink = b.sinks["c"]
+    have_wrk = shutil.which("wrk") is not None
+    if not have_wrk:
+        b.log("  wrk not found (apt-get install -y wrk): no lean-client reference in scenario 3")
     results, table = [], []
     for kind in ("digits", "multipart"):
         for conns in (1, 16):
             rounds = ab(b, f"{kind} x{conns}", lambda: _lf_small(b, sink, kind, conns, n),
                         lambda: _curl_small(b, sink, kind, conns, n), key="req_per_s")
             s = summarize(rounds, "req_per_s", "inner_req_per_s", "cpu_us_per_req", "connections", "body_bytes")
+            wrk = [_wrk_small(b, sink, kind, conns, 1 if b.a.quick else 2) for _ in range(3)] if have_wrk else []
+            if wrk:
+                s["wrk_req_per_s"] = spread([w["req_per_s"] for w in wrk])
+                s["wrk_cpu_us_per_req"] = spread([w["cpu_us_per_req"] for w in wrk])
+                b.log(f"  {kind} x{conns}: wrk {s['wrk_req_per_s']['median']:.0f} req/s")
             results.append({"kind": kind, "connections": conns, "threads": 1, "count": n, "summary": s,
-                            "rounds": rounds})
+                            "rounds": rounds, "wrk": wrk})
+            none = {"median": None}
             table.append([kind, conns, 1, _m(s["lf_req_per_s"], digits=0), _m(s["lf_inner_req_per_s"], digits=0),
-                          _m(s["curl_req_per_s"], digits=0), _rng(s["ratio"]), _m(s["lf_cpu_us_per_req"], digits=0),
-                          _m(s["curl_cpu_us_per_req"], digits=0), _m(s["lf_body_bytes"], digits=0)])
+                          _m(s["curl_req_per_s"], digits=0), _rng(s["ratio"]),
+                          _m(s.get("wrk_req_per_s", none), digits=0), _m(s["lf_cpu_us_per_req"], digits=0),
+                          _m(s["curl_cpu_us_per_req"], digits=0), _m(s.get("wrk_cpu_us_per_req", none), digits=0),
+                          _m(s["lf_body_bytes"], digits=0)])
     # livefour alone: the same 16-connection load on an io_context run by two threads.
     for kind in ("digits", "multipart"):
         runs = [_lf_small(b, sink, kind, 16, n, threads=2) for _ in range(max(1, b.a.rounds // 2))]
         s = {k: spread([r[k] for r in runs]) for k in runs[0]}
         b.log(f"  {kind} x16, 2 threads: livefour {s['req_per_s']['median']:.0f} req/s")
         results.append({"kind": kind, "connections": 16, "threads": 2, "count": n, "summary": s, "rounds": runs})
-        table.append([kind, 16, 2, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0), "–", "–",
-                      _m(s["cpu_us_per_req"], digits=0), "–", _m(s["body_bytes"], digits=0)])
+        table.append([kind, 16, 2, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0), "–", "–", "–",
+                      _m(s["cpu_us_per_req"], digits=0), "–", "–", _m(s["body_bytes"], digits=0)])
     b.results["scenarios"]["small"] = {"rows": results}
     write_csv(os.path.join(b.out, "small.csv"),
               ["kind", "connections", "threads", "lf_req_per_s", "lf_inner_req_per_s", "curl_req_per_s",
-               "ratio_median"],
+               "ratio_median", "wrk_req_per_s"],
               [[r["kind"], r["connections"], r["threads"],
                 (r["summary"].get("lf_req_per_s") or r["summary"]["req_per_s"])["median"],
                 (r["summary"].get("lf_inner_req_per_s") or r["summary"]["inner_req_per_s"])["median"],
                 r["summary"].get("curl_req_per_s", {}).get("median"),
-                r["summary"].get("ratio", {}).get("median")] for r in results])
+                r["summary"].get("ratio", {}).get("median"),
+                r["summary"].get("wrk_req_per_s", {}).get("median")] for r in results])
     b.table("3. Small requests over HTTPS", ["request", "connections", "livefour threads", "livefour req/s",
                                              "livefour req/s (in-process)", "curl req/s", "ratio (min–max)",
-                                             "livefour CPU µs/req", "curl CPU µs/req", "body bytes"], table,
+                                             "wrk req/s", "livefour CPU µs/req", "curl CPU µs/req",
+                                             "wrk CPU µs/req", "body bytes"], table,
             f"{n} requests per run. req/s = requests / process wall time (start-up and handshakes included, "
             "for both tools); 'in-process' excludes livefour's process start. curl: one process, `-K` with "
             f"{n} transfers, `--parallel --parallel-max 16` for 16 connections. Request = livegetfour JSON "
-            "(22-byte body) or a multipart with a 1 KiB file (~1.5 KB body).")
+            "(22-byte body) or a multipart with a 1 KiB file (~1.5 KB body). wrk (the reference for what a "
+            "lean C client reaches here; it does not verify the certificate): one thread, the same connections, "
+            "body and header sizes, median of 3 runs of 2 s after each A/B pair of rounds.")
 
 
 # ---- 4. concurrency ------------------------------------------------------------------------

@@ -28,8 +28,8 @@ using namespace asio::experimental::awaitable_operators;
 
 /// One in-flight operation, so that close() can cancel it on its own strand.
 struct op_record {
-    explicit op_record(asio::strand<asio::any_io_executor> s) : strand(std::move(s)) {}
-    asio::strand<asio::any_io_executor> strand;
+    explicit op_record(asio::any_io_executor s) : strand(std::move(s)) {}
+    asio::any_io_executor strand;  ///< a strand (make_strand_executor)
     asio::cancellation_signal signal;
 };
 
@@ -129,21 +129,14 @@ private:
 
 /// Runs `exchange` on a pooled connection, opening one if needed, on the connection's strand.
 /// `rewind` is called before a resend; it re-prepares the body from its sources.
-/// Lets every cancellation type through to `op`: a coroutine spawned for a connection's strand
-/// starts with Asio's default terminal-only filter, which would swallow partial/total requests.
-template <class T>
-asio::awaitable<T> accept_all_cancellation(asio::awaitable<T> op) {
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-    co_await asio::this_coro::throw_if_cancelled(false);
-    co_return co_await std::move(op);
-}
-
 template <class Body>
 asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& req, diagnostics& diag,
                                       bool resend_after_full_send, const std::function<error_code()>& rewind,
                                       const std::function<void(std::uint64_t)>& on_body_bytes) {
     for (int attempt = 0;; ++attempt) {
-        auto lease = co_await self.connections.acquire(self.opts.timeout.pool_wait);
+        pool::lease lease;
+        if (!self.connections.try_acquire(lease))
+            lease = co_await self.connections.acquire(self.opts.timeout.pool_wait);
         if (lease.ec) {
             if (lease.ec == client_error::pool_wait_timeout)
                 diag.set_client_message("no connection became free within timeouts::pool_wait");
@@ -154,10 +147,9 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         const bool reused = slot.conn != nullptr;
         if (!reused) {
             slot.conn = self.connections.make_connection();
-            auto ec = co_await asio::co_spawn(
-                slot.conn->strand,
-                accept_all_cancellation(open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag)),
-                asio::use_awaitable);
+            auto ec = co_await asio::co_spawn(slot.conn->strand,
+                                              open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag),
+                                              asio::use_awaitable);
             if (ec) {
                 slot.release(false);
                 co_return failed(ec);
@@ -176,15 +168,13 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         exchange_result r;
         r.connection_reused = reused;
         if (conn.tls)
-            r = co_await asio::co_spawn(
-                slot.conn->strand,
-                accept_all_cancellation(exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes)),
-                asio::use_awaitable);
-        else
             r = co_await asio::co_spawn(slot.conn->strand,
-                                        accept_all_cancellation(exchange(*conn.plain, conn.lowest(), conn.buffer, req,
-                                                                         self.opts, on_body_bytes)),
+                                        exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
                                         asio::use_awaitable);
+        else
+            r = co_await asio::co_spawn(
+                slot.conn->strand, exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
+                asio::use_awaitable);
         r.connection_reused = reused;
         // A cancellation that arrived while no socket operation was pending (between two writes of
         // the connection's strand, or just as the reply completed) still wins: the caller asked for
@@ -414,7 +404,7 @@ asio::awaitable<std::tuple<error_code, Result>> guarded(std::shared_ptr<client_i
 
 template <class Result, class Handler, class MakeOp>
 void launch(std::shared_ptr<client_impl> self, diagnostics* user_diag, Handler handler, MakeOp make_op) {
-    auto record = std::make_shared<op_record>(asio::make_strand(self->ex));
+    auto record = std::make_shared<op_record>(make_strand_executor(self->ex));
     auto diag = user_diag ? std::shared_ptr<diagnostics>(std::shared_ptr<diagnostics>{}, user_diag)
                           : std::make_shared<diagnostics>();
     diag->clear();

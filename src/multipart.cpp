@@ -4,12 +4,15 @@
 
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -153,12 +156,36 @@ namespace {
 constexpr std::size_t min_buffer = 16 * 1024;
 constexpr std::size_t max_buffer = 4 * 1024 * 1024;
 
+/// Bumped in a forked child (pthread_atfork): every thread's block of random bytes is then stale,
+/// so a child never replays the boundaries its parent is about to use.
+std::atomic<unsigned> fork_generation{0};
+
+/// `n` bytes (n <= 256) from OpenSSL's CSPRNG, drawn in 4 KiB blocks per thread. A boundary per
+/// request used to cost a RAND_bytes call each, and OpenSSL's fork check inside it a getpid
+/// system call: a measurable part of a small upload (docs/benchmarks.md, scenario 3).
+bool random_bytes(unsigned char* out, std::size_t n) {
+    static const int registered = ::pthread_atfork(nullptr, nullptr, [] { ++fork_generation; });
+    (void)registered;
+    thread_local std::array<unsigned char, 4096> block{};
+    thread_local std::size_t used = block.size();
+    thread_local unsigned generation = 0;
+    const unsigned now = fork_generation.load(std::memory_order_relaxed);
+    if (used + n > block.size() || generation != now) {
+        if (RAND_bytes(block.data(), static_cast<int>(block.size())) != 1) return false;
+        used = 0;
+        generation = now;
+    }
+    std::memcpy(out, block.data() + used, n);
+    used += n;
+    return true;
+}
+
 std::string random_boundary() {
     static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string out = "livefour-";
     std::array<unsigned char, 64> raw{};
     while (out.size() < 9 + 32) {
-        if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+        if (!random_bytes(raw.data(), raw.size())) {
             // Uniqueness, not secrecy, is what matters here; keep going without OpenSSL's RNG.
             std::random_device rd;
             for (auto& b : raw) b = static_cast<unsigned char>(rd());
@@ -181,10 +208,9 @@ bool has_line_break_or_nul(std::string_view s) noexcept {
     return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-// WHATWG: '"' in a name or filename becomes %22 (CR and LF were rejected before).
-std::string quote_param(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
+// WHATWG: '"' in a name or filename becomes %22 (CR and LF were rejected before). Appends, so
+// that a part's header is built in one string (prepare() runs for every request).
+void append_quoted(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {
         if (c == '"')
@@ -193,7 +219,6 @@ std::string quote_param(std::string_view s) {
             out += c;
     }
     out += '"';
-    return out;
 }
 
 }  // namespace
@@ -203,12 +228,14 @@ multipart_form::multipart_form(std::string boundary)
 
 multipart_form& multipart_form::add_field(std::string name, std::string value) {
     state_.reset();
+    if (parts_.capacity() == 0) parts_.reserve(6);  // a detect form's parts: one allocation
     parts_.push_back(part{std::move(name), std::move(value), std::nullopt});
     return *this;
 }
 
 multipart_form& multipart_form::add_file(std::string name, body_source source) {
     state_.reset();
+    if (parts_.capacity() == 0) parts_.reserve(6);  // a detect form's parts: one allocation
     parts_.push_back(part{std::move(name), {}, std::move(source)});
     return *this;
 }
@@ -250,11 +277,15 @@ error_code multipart_form::prepare() {
 
     for (const auto& p : parts_) {
         prepared_part pp;
-        pp.label = "part '" + p.name + "'";
+        pp.label.reserve(p.name.size() + 7);
+        pp.label.append("part '").append(p.name) += '\'';
         if (p.name.empty() || has_line_break_or_nul(p.name))
             return fail(client_error::invalid_field, pp.label + ": empty name or CR/LF/NUL in it");
 
-        pp.head = delimiter + "\r\nContent-Disposition: form-data; name=" + quote_param(p.name);
+        pp.head.reserve(delimiter.size() + p.name.size() + 80 +
+                        (p.source ? p.source->filename().size() + p.source->content_type().size() : 0));
+        pp.head.append(delimiter).append("\r\nContent-Disposition: form-data; name=");
+        append_quoted(pp.head, p.name);
         if (!p.source) {
             if (has_line_break_or_nul(p.value))
                 return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the value");
@@ -264,10 +295,12 @@ error_code multipart_form::prepare() {
             const auto& src = *p.source;
             if (has_line_break_or_nul(src.filename()) || has_line_break_or_nul(src.content_type()))
                 return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the filename or content type");
-            pp.head += "; filename=" + quote_param(src.filename()) + "\r\nContent-Type: " + src.content_type();
+            pp.head.append("; filename=");
+            append_quoted(pp.head, src.filename());
+            pp.head.append("\r\nContent-Type: ").append(src.content_type());
             if (src.is_file()) {
                 const auto& path = *src.path();
-                pp.label += " (" + path.string() + ")";
+                pp.label.append(" (").append(path.native()) += ')';
                 pp.k = prepared_part::kind::file;
                 // O_NONBLOCK: opening a FIFO must not hang; it is rejected below anyway.
                 const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -350,9 +383,14 @@ void multipart_encoder::start(error_code& ec) {
     }
     st->armed = false;
     state_ = st;
-    // A file that changed since prepare() fails here, before the header goes out.
+    cap_ = std::clamp(form_->write_buffer_size, min_buffer, max_buffer);
+    if (state_->length && *state_->length < cap_) cap_ = static_cast<std::size_t>(*state_->length);
+    // A file that changed since prepare() fails here, before the header goes out. A body that fits
+    // the first buffer needs no fstat: the first next() reads every file to its end (and one byte
+    // past it) before Beast sends the header with that buffer, so a change fails there just as early.
+    const bool one_buffer = state_->length && *state_->length <= cap_;
     for (const auto& p : state_->parts) {
-        if (p.k != prepared_part::kind::file) continue;
+        if (one_buffer || p.k != prepared_part::kind::file) continue;
         struct stat sb {};
         if (::fstat(p.file->fd, &sb) != 0) {
             ec = fail(client_error::file_unreadable, p.label + ": fstat: " + errno_text(errno));
@@ -365,8 +403,6 @@ void multipart_encoder::start(error_code& ec) {
             return;
         }
     }
-    cap_ = std::clamp(form_->write_buffer_size, min_buffer, max_buffer);
-    if (state_->length && *state_->length < cap_) cap_ = static_cast<std::size_t>(*state_->length);
     thread_buffer_ = multipart_access::thread_buffer(*form_);
     if (thread_buffer_)
         buf_.reset();
@@ -468,15 +504,22 @@ error_code multipart_encoder::body_step(std::size_t& n) {
             finish();
             return {};
         }
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_));
-        const ssize_t r = ::pread(p.file->fd, out, want, static_cast<off_t>(off_));
+        const std::uint64_t left = *p.size - off_;
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(room, left));
+        // When the rest fits with a byte to spare, that byte is the probe: one pread instead of two
+        // for the end of every file (and the whole of a small one). It lands in buffer space that
+        // the part's closing CRLF overwrites.
+        const bool probe_too = left < room;
+        const ssize_t r = ::pread(p.file->fd, out, want + (probe_too ? 1 : 0), static_cast<off_t>(off_));
         if (r < 0) {
             if (errno == EINTR) return {};
             return fail(client_error::file_unreadable, p.label + ": read: " + errno_text(errno));
         }
         if (r == 0) return changed("shorter");
+        if (static_cast<std::size_t>(r) > want) return changed("longer");
         n += static_cast<std::size_t>(r);
         off_ += static_cast<std::uint64_t>(r);
+        if (probe_too && off_ == *p.size) finish();  // read to the end, and nothing past it
         return {};
     }
 

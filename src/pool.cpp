@@ -24,34 +24,57 @@ bool pool::alive(pooled_connection& c) const {
     return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+bool pool::take_locked(lease& out, std::vector<connection_ptr>& dead) {
+    if (closed_) {
+        out = lease{client_error::pool_closed, nullptr};
+        return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+        connection_ptr c = std::move(idle_.back());
+        idle_.pop_back();
+        const bool too_old = opts_.max_idle.count() > 0 && now - c->conn.last_used > opts_.max_idle;
+        if (too_old || !alive(*c)) {
+            ++stats_.evicted;
+            --open_;
+            dead.push_back(std::move(c));
+            continue;
+        }
+        ++stats_.in_use;
+        stats_.idle = idle_.size();
+        out = lease{{}, std::move(c)};
+        return true;
+    }
+    stats_.idle = 0;
+    if (open_ < opts_.max_connections) {
+        ++open_;
+        ++stats_.in_use;
+        out = lease{{}, nullptr};
+        return true;
+    }
+    return false;
+}
+
+bool pool::try_acquire(lease& out) {
+    std::vector<connection_ptr> dead;
+    bool done;
+    {
+        std::lock_guard lock(mu_);
+        done = take_locked(out, dead);
+    }
+    for (auto& d : dead) d->conn.close();
+    return done;
+}
+
 asio::awaitable<pool::lease> pool::acquire(std::chrono::milliseconds wait) {
     std::vector<connection_ptr> dead;
     std::shared_ptr<waiter> w;
     {
         std::lock_guard lock(mu_);
-        if (closed_) co_return lease{client_error::pool_closed, nullptr};
-        const auto now = std::chrono::steady_clock::now();
-        while (!idle_.empty()) {
-            connection_ptr c = std::move(idle_.back());
-            idle_.pop_back();
-            const bool too_old = opts_.max_idle.count() > 0 && now - c->conn.last_used > opts_.max_idle;
-            if (too_old || !alive(*c)) {
-                ++stats_.evicted;
-                --open_;
-                dead.push_back(std::move(c));
-                continue;
-            }
-            ++stats_.in_use;
-            stats_.idle = idle_.size();
+        lease now;
+        if (take_locked(now, dead)) {
             for (auto& d : dead) d->conn.close();
-            co_return lease{{}, std::move(c)};
-        }
-        stats_.idle = 0;
-        if (open_ < opts_.max_connections) {
-            ++open_;
-            ++stats_.in_use;
-            for (auto& d : dead) d->conn.close();
-            co_return lease{{}, nullptr};
+            co_return now;
         }
         w = std::make_shared<waiter>(co_await asio::this_coro::executor);
         waiters_.push_back(w);

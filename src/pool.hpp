@@ -8,6 +8,7 @@
 #include <livefour/client.hpp>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <deque>
@@ -17,13 +18,23 @@
 
 namespace livefour::detail {
 
+/// A strand on `ex`, type-erased. On an io_context's own executor (the common case) the strand is
+/// built on that concrete type: a strand asks its inner executor for its allocator on every
+/// handler it runs, and through `any_io_executor` that query heap-allocates a
+/// `std::allocator<void>` — about 40 allocations per small request (callgrind; scenario 3 in
+/// docs/benchmarks.md). Any other executor gets a strand on the erased one, as before.
+inline asio::any_io_executor make_strand_executor(const asio::any_io_executor& ex) {
+    if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+    return asio::make_strand(ex);
+}
+
 /// A pooled connection: the connection plus the strand all of its I/O runs on. Operations hop to
 /// this strand for every exchange, so Beast's stream timer (bound to the stream's executor) never
 /// races the exchange that uses it, however many threads run the io_context.
 struct pooled_connection {
     explicit pooled_connection(const asio::any_io_executor& ex, ssl::context* ctx)
-        : strand(asio::make_strand(ex)), conn(strand, ctx) {}
-    asio::strand<asio::any_io_executor> strand;
+        : strand(make_strand_executor(ex)), conn(strand, ctx) {}
+    asio::any_io_executor strand;  ///< always a strand (make_strand_executor)
     connection conn;
     bool fresh = true;  ///< never carried a complete exchange yet
 };
@@ -40,6 +51,10 @@ public:
         error_code ec;
         connection_ptr conn;
     };
+
+    /// Without waiting: an idle connection, a free slot, or pool_closed (true); false when the
+    /// caller has to wait in acquire(). Saves the common case a coroutine frame.
+    bool try_acquire(lease& out);
 
     /// Waits at most `wait` (0 = unbounded) for a connection or a free slot. Honours the calling
     /// coroutine's cancellation.
@@ -67,6 +82,8 @@ private:
     };
 
     bool alive(pooled_connection& c) const;
+    /// try_acquire's check, under mu_; evicted connections go to `dead` (closed after unlock).
+    bool take_locked(lease& out, std::vector<connection_ptr>& dead);
 
     asio::any_io_executor ex_;
     ssl::context* ctx_;

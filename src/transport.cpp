@@ -130,6 +130,9 @@ error_code classify_verify_result(long v) {
 
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
                                             tls_session_cache& sessions, diagnostics& diag) {
+    // Spawned onto the connection's strand: let every cancellation type through (see exchange()).
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
     const auto connect_budget = opts.timeout.connect;
@@ -218,6 +221,11 @@ template <class Stream, class Body>
 asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
                                           http::request<Body>& req, const client_options& opts,
                                           const std::function<void(std::uint64_t)>& on_body_bytes) {
+    // Spawned onto the connection's strand, this coroutine starts with Asio's terminal-only
+    // cancellation filter, which would swallow the partial and total requests the caller's
+    // operation forwards. (Here rather than in a wrapper coroutine: one frame less per request.)
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_await asio::this_coro::throw_if_cancelled(false);
     exchange_result r;
     const auto stall = opts.timeout.stall;
 

@@ -94,7 +94,9 @@ struct exchange_result {
 };
 
 /// Streams `req` and reads the response into a bounded string body. The stall timeout is re-armed
-/// on every write and read. `on_body_bytes` receives body bytes sent per write.
+/// on every write and read. `on_body_bytes` receives body bytes sent per write. Like
+/// open_connection, it lets every cancellation type through (it is spawned on the connection's
+/// strand, where Asio's default filter would pass only terminal cancellation).
 template <class Stream, class Body>
 asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
                                           http::request<Body>& req, const client_options& opts,

@@ -2,6 +2,7 @@
 #include <livefour/detail/crypto.hpp>
 #include <livefour/types.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -87,7 +88,13 @@ private:
 
 /// The envelope {code, message, data} of every reply.
 struct envelope {
-    json::value root;
+    // Replies without a photo are a few hundred bytes: their parse allocates nothing (a photo
+    // spills into heap blocks that the resource frees with the envelope).
+    unsigned char arena[2048];
+    json::monotonic_resource memory{arena, sizeof arena};
+    // After `memory`, which must outlive it. On that storage, so that parse()'s result moves in
+    // instead of being copied to the heap.
+    json::value root = json::value(json::storage_ptr(&memory));
     const json::object* data = nullptr;  // null when absent
     int code = 0;
     std::string message;
@@ -103,7 +110,7 @@ error_code read_envelope(std::string_view body, int http_status, diagnostics& di
     json::parse_options opts;
     opts.allow_trailing_commas = true;  // the provider's documented sample has one (spec §1)
     error_code ec;
-    env.root = json::parse(json::string_view(body.data(), body.size()), ec, json::storage_ptr(), opts);
+    env.root = json::parse(json::string_view(body.data(), body.size()), ec, json::storage_ptr(&env.memory), opts);
     if (ec || !env.root.is_object()) {
         std::string why = body.empty() ? "empty body"
                           : ec         ? "not JSON (" + ec.message() + ")"

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <dirent.h>
 
@@ -20,10 +21,9 @@ using livefour::client_error;
 
 namespace {
 
-/// Runs `n` concurrent detects of a small in-memory video and returns how many succeeded.
-int concurrent_detects(livefour::client& cl, asio::io_context& ioc, int n, int threads) {
+/// Starts `n` concurrent detects of a small in-memory video; counts successes and completions.
+void start_detects(livefour::client& cl, int n, std::atomic<int>& ok, std::atomic<int>& done) {
     auto bytes = std::make_shared<const std::string>(test::mp4_magic() + std::string(20'000, 'v'));
-    std::atomic<int> ok{0}, done{0};
     for (int i = 0; i < n; ++i) {
         livefour::detect_request req;
         req.validate_data = "1234";
@@ -33,6 +33,12 @@ int concurrent_detects(livefour::client& cl, asio::io_context& ioc, int n, int t
             done.fetch_add(1);
         });
     }
+}
+
+/// Runs `n` concurrent detects on `threads` threads of `ioc`; returns how many succeeded.
+int concurrent_detects(livefour::client& cl, asio::io_context& ioc, int n, int threads) {
+    std::atomic<int> ok{0}, done{0};
+    start_detects(cl, n, ok, done);
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back([&] { ioc.run_for(std::chrono::seconds(120)); });
     ioc.run_for(std::chrono::seconds(120));
@@ -67,6 +73,32 @@ TEST_CASE("1,000 concurrent detects through a pool of 8 connections") {
         CHECK(emu.count("livedetectfour") == 1000);
     }
     CHECK(test::open_fds() == fds_before);  // the client's sockets are gone with it
+}
+
+TEST_CASE("1,000 concurrent detects on an asio::thread_pool executor") {
+    // Not an io_context: the client's strands are built on the type-erased executor here, not on
+    // io_context's concrete one (src/pool.hpp, make_strand_executor). TSan runs this test.
+    test::emulator emu;
+    asio::thread_pool threads(4);
+    std::atomic<int> ok{0}, done{0};
+    {
+        auto opts = emu.options();
+        opts.pool.max_connections = 8;
+        opts.timeout.pool_wait = std::chrono::seconds(60);
+        livefour::client cl(threads.get_executor(), opts);
+        start_detects(cl, 1000, ok, done);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (done.load() < 1000 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CHECK(done.load() == 1000);
+        CHECK(ok.load() == 1000);
+        auto st = cl.stats();
+        CHECK(st.created <= 8);
+        CHECK(st.in_use == 0);
+        CHECK(st.requests == 1000);
+    }
+    threads.join();
+    CHECK(emu.count("livedetectfour") == 1000);
 }
 
 TEST_CASE("time bounds fire with their own error codes") {

@@ -2,8 +2,12 @@
 // decoded by an independent peer (Python's email package via test/peers/multipart_decode.py).
 #include "multipart_support.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 using namespace multipart_test;
 
@@ -42,6 +46,37 @@ TEST_CASE("multipart: content types and source defaults") {
     CHECK(multipart_form("a=b").content_type() == "multipart/form-data; boundary=\"a=b\"");
     CHECK(multipart_form("it's").content_type() == "multipart/form-data; boundary=\"it's\"");
     CHECK(multipart_form("a-b_c.d").content_type() == "multipart/form-data; boundary=a-b_c.d");
+}
+
+TEST_CASE("multipart: default boundaries are unique across threads and a fork") {
+    // Boundaries come from a per-thread block of CSPRNG bytes; a forked child must not replay the
+    // block its parent is about to use, nor two threads share one.
+    std::set<std::string> seen;
+    for (int i = 0; i < 300; ++i) CHECK(seen.insert(multipart_form().boundary()).second);  // > one block
+    std::string other;
+    std::thread([&] { other = multipart_form().boundary(); }).join();
+    CHECK(seen.insert(other).second);
+
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        const auto b = multipart_form().boundary();
+        const auto n = ::write(fds[1], b.data(), b.size());
+        ::_exit(n == static_cast<ssize_t>(b.size()) ? 0 : 1);
+    }
+    ::close(fds[1]);
+    std::string child(64, '\0');
+    const auto n = ::read(fds[0], child.data(), child.size());
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(n > 0);
+    child.resize(static_cast<std::size_t>(n));
+    const auto parent = multipart_form().boundary();  // what the parent's block gives next
+    CHECK(child != parent);
+    CHECK(seen.count(child) == 0);
 }
 
 TEST_CASE("multipart: exact RFC 7578 layout through Beast's serializer") {

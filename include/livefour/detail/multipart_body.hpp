@@ -35,6 +35,8 @@ public:
 
     /// Takes the form's armed prepared state (see `multipart_form`), re-checks file sizes with
     /// fstat (so a change since `prepare()` fails before any byte is sent) and allocates the buffer.
+    /// A body that fits one buffer skips the fstat: its first `next()` reads every file to the end
+    /// and one byte past it, and fails there, before a serializer has sent the header with it.
     void start(error_code& ec);
 
     /// The next bytes; an empty span (without error) once everything was produced. The span stays
