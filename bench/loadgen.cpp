@@ -12,7 +12,9 @@
 //                /close, which the sink answers with Connection: close), so the client's own TLS
 //                session cache is what is measured; one discarded warm-up upload in every mode.
 //                --kind digits times livegetfour calls instead (connect + handshake dominate).
-//   small        --kind digits|multipart [--file F] --count N --connections C [--threads T]
+//   small        --kind digits|multipart [--file F] --count N --connections C [--threads T] [--spin]
+//                --spin runs the io_context as a busy loop of poll() instead of run(): the thread
+//                never sleeps between replies, which shows what its sleep and wake-up cost.
 //                N small requests by C coroutines on one client of C connections.
 //   concurrency  --file F --inflight N --count M [--threads T] [--no-warmup]
 //                N coroutines upload M files in total through one client of N connections; with
@@ -67,7 +69,7 @@ struct args {
     std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind;
     int count = 1, connections = 1, threads = 1, inflight = 1;
     std::size_t buffer = 0;
-    bool chunked = false, warmup = true;
+    bool chunked = false, warmup = true, spin = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -111,6 +113,8 @@ args parse(int argc, char** argv) {
             a.chunked = true;
         else if (k == "--no-warmup")
             a.warmup = false;
+        else if (k == "--spin")
+            a.spin = true;
         else
             usage("unknown argument " + k);
     }
@@ -253,10 +257,13 @@ asio::awaitable<std::uint64_t> upload_once(livefour::client& c, const std::strin
     co_return received_of(res.live_msg);
 }
 
-void run(asio::io_context& io, int threads) {
+void run(asio::io_context& io, int threads, bool spin = false) {
     std::vector<std::thread> extra;
     for (int t = 1; t < threads; ++t) extra.emplace_back([&io] { io.run(); });
-    io.run();
+    if (spin)
+        while (!io.stopped()) io.poll();  // returns at once when nothing is ready; stops with the work
+    else
+        io.run();
     for (auto& t : extra) t.join();
 }
 
@@ -373,7 +380,7 @@ int cmd_small(const args& a) {
     t0 = clock_type::now();
     const double cpu0 = cpu_seconds();
     for (int i = 0; i < a.connections; ++i) asio::co_spawn(io, worker(), asio::detached);
-    run(io, a.threads);
+    run(io, a.threads, a.spin);
     const double secs = seconds_since(t0), cpu = cpu_seconds() - cpu0;
     const auto st = c.stats();
     std::printf(

@@ -20,9 +20,9 @@ def _check_tally(tool, j, size):
 
 # ---- 3. small requests ---------------------------------------------------------------------
 
-def _lf_small(b, sink, kind, conns, n, threads=1):
+def _lf_small(b, sink, kind, conns, n, threads=1, spin=False):
     args = ["small", "--url", sink.url("https"), "--ca", b.ca, "--kind", kind, "--connections", conns,
-            "--count", n, "--threads", threads, "--file", b.files["1k"]]
+            "--count", n, "--threads", threads, "--file", b.files["1k"]] + (["--spin"] if spin else [])
     with SinkDelta(sink) as d:
         run = b.livefour(*args)
     j = run.json()
@@ -145,6 +145,17 @@ def small(b):
         results.append({"kind": kind, "connections": 16, "threads": 2, "count": n, "summary": s, "rounds": runs})
         table.append([kind, 16, 2, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0), "–", "–", "–",
                       _m(s["cpu_us_per_req"], digits=0), "–", "–", _m(s["body_bytes"], digits=0)])
+    # livefour alone on one connection with a busy-polling event loop (io_context::poll in a loop):
+    # the client thread never sleeps, so the difference to the 1-connection rows above is what its
+    # sleep and wake-up around every reply cost on this VM (an application's choice, not a default).
+    for kind in ("digits", "multipart"):
+        runs = [_lf_small(b, sink, kind, 1, n, spin=True) for _ in range(max(1, b.a.rounds // 2))]
+        s = {k: spread([r[k] for r in runs]) for k in runs[0]}
+        b.log(f"  {kind} x1, spinning event loop: livefour {s['req_per_s']['median']:.0f} req/s")
+        results.append({"kind": kind, "connections": 1, "threads": 1, "spin": True, "count": n, "summary": s,
+                        "rounds": runs})
+        table.append([kind + " (spinning loop)", 1, 1, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0),
+                      "–", "–", "–", _m(s["cpu_us_per_req"], digits=0), "–", "–", _m(s["body_bytes"], digits=0)])
     b.results["scenarios"]["small"] = {"rows": results}
     write_csv(os.path.join(b.out, "small.csv"),
               ["kind", "connections", "threads", "lf_req_per_s", "lf_inner_req_per_s", "curl_req_per_s",
@@ -164,7 +175,8 @@ def small(b):
             f"{n} transfers, `--parallel --parallel-max 16` for 16 connections. Request = livegetfour JSON "
             "(22-byte body) or a multipart with a 1 KiB file (~1.5 KB body). wrk (the reference for what a "
             "lean C client reaches here; it does not verify the certificate): one thread, the same connections, "
-            "body and header sizes, median of 3 runs of 2 s after each A/B pair of rounds.")
+            "body and header sizes, median of 3 runs of 2 s after each A/B pair of rounds. 'spinning loop': "
+            "livefour-bench --spin, the io_context run as a busy loop of poll() (the thread never sleeps).")
 
 
 # ---- 4. concurrency ------------------------------------------------------------------------
