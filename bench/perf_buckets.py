@@ -4,6 +4,7 @@ say where an upload's CPU goes: AES-GCM, the TLS record layer, the kernel's sock
 file reads, event loop and timers, memory copies, allocation, and the client's own code.
 
     perf script -i X.data -F comm,dso,sym,ip | python3 perf_buckets.py --gb 0.52 --hz 2000 --name livefour
+    perf script -i Y.data -F comm,dso,sym,ip | python3 perf_buckets.py --requests 20000 --hz 2000 --name livefour
 
 Prints a markdown table: share of samples and CPU seconds per GB uploaded for each bucket.
 A sample is classified by its leaf frame (user-space library) or, for kernel leaves, by the
@@ -18,6 +19,8 @@ KERNEL_PATHS = [
                                                         "sock_sendmsg")),
     ("kernel: socket receive", ("tcp_recvmsg", "sys_recvfrom", "sock_read_iter")),
     ("kernel: file read (page cache copy)", ("filemap_read", "sys_pread64", "generic_file_read_iter")),
+    ("kernel: file open, stat, close", ("sys_openat", "do_sys_openat2", "sys_newfstat", "vfs_fstat", "sys_close",
+                                        "__fput", "file_close_fd")),
     ("kernel: event loop, poll, timers", ("ep_poll", "do_epoll_wait", "do_sys_poll", "timerfd", "hrtimer",
                                           "sys_epoll_ctl", "eventfd")),
     ("kernel: scheduling and context switches", ("schedule", "finish_task_switch")),
@@ -25,14 +28,24 @@ KERNEL_PATHS = [
 ]
 
 
-def classify(frames):
+# With --requests (small requests): the wake-ups a ping-pong costs on a VM whose idle vCPUs halt,
+# ahead of the paths above. Waking the peer happens inside our send (the loopback delivery runs
+# the receiver's TCP code and wakes its thread, an inter-processor interrupt when its vCPU
+# sleeps); our own wake-up is the scheduler's return to us after epoll_wait slept.
+WAKEUP_PATHS = [
+    ("kernel: waking the peer (inside send: loopback delivery → wake-up)", ("sock_def_readable", "try_to_wake_up")),
+    ("kernel: own sleep and wake-up (epoll_wait slept)", ("schedule", "finish_task_switch")),
+]
+
+
+def classify(frames, wakeups=False):
     """frames: [(sym, dso)] leaf first."""
     if not frames:
         return "unknown"
     sym, dso = frames[0]
     if "kernel" in dso or dso.startswith("["):
         chain = " ".join(s for s, _ in frames)
-        for name, keys in KERNEL_PATHS:
+        for name, keys in (WAKEUP_PATHS if wakeups else []) + KERNEL_PATHS:
             if any(k in chain for k in keys):
                 return name
         return "kernel: other"
@@ -52,6 +65,8 @@ def classify(frames):
         return "client code (libcurl)"
     if "livefour" in dso:
         return "client code (livefour, Asio, Beast)"
+    if dso.endswith("wrk") or "/wrk" in dso:
+        return "client code (wrk, LuaJIT)"
     if "libstdc++" in dso or "libboost" in dso:
         return "client code (libstdc++/Boost runtime)"
     return f"other ({dso})"
@@ -82,23 +97,28 @@ def samples(lines):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--gb", type=float, required=True, help="GB uploaded during the recording")
+    unit = ap.add_mutually_exclusive_group(required=True)
+    unit.add_argument("--gb", type=float, help="GB uploaded during the recording (CPU s/GB)")
+    unit.add_argument("--requests", type=float, help="requests made during the recording (CPU µs/request; "
+                      "splits out the wake-ups of a ping-pong)")
     ap.add_argument("--hz", type=float, required=True, help="sampling frequency of perf record -F")
     ap.add_argument("--name", default="client")
     a = ap.parse_args()
     counts = {}
     total = 0
     for fr in samples(sys.stdin):
-        b = classify(fr)
+        b = classify(fr, wakeups=a.requests is not None)
         counts[b] = counts.get(b, 0) + 1
         total += 1
     if not total:
         sys.exit("perf_buckets: no samples")
-    print(f"| {a.name}: where the CPU goes | share | CPU s/GB |")
+    per, label = (a.gb, "CPU s/GB") if a.gb else (a.requests / 1e6, "CPU µs/request")
+    digits = 3 if a.gb else 1
+    print(f"| {a.name}: where the CPU goes | share | {label} |")
     print("|---|---|---|")
     for b, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        print(f"| {b} | {100 * n / total:.1f}% | {n / a.hz / a.gb:.3f} |")
-    print(f"| **total** ({total} samples at {a.hz:g} Hz) | 100% | {total / a.hz / a.gb:.3f} |")
+        print(f"| {b} | {100 * n / total:.1f}% | {n / a.hz / per:.{digits}f} |")
+    print(f"| **total** ({total} samples at {a.hz:g} Hz) | 100% | {total / a.hz / per:.{digits}f} |")
 
 
 if __name__ == "__main__":

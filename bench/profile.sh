@@ -2,7 +2,8 @@
 # bench/profile.sh BIN_DIR OUT_DIR — where the client CPU goes during a large HTTPS upload, for
 # livefour and for curl: syscall counts (perf stat tracepoints) and a flat CPU profile (perf record,
 # cpu-clock: this VM has no hardware counters). Writes OUT_DIR/profile-{livefour,curl}.txt and
-# OUT_DIR/syscalls.txt. Needs perf (apt-get install -y linux-perf) and root or
+# OUT_DIR/syscalls.txt; per small request (livefour and wrk, if installed): OUT_DIR/profile-small.md.
+# Needs perf (apt-get install -y linux-perf) and root or
 # kernel.perf_event_paranoid <= 1. Run by `LIVEFOUR_BENCH_PROFILE=1 bench/run.sh`.
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 BIN_DIR OUT_DIR" >&2; exit 2; }
@@ -88,4 +89,50 @@ gb=$(awk "BEGIN { print ($count * 100 * 1048576 + 1024) / 1e9 }")
             python3 "$root/bench/perf_buckets.py" --gb "$gb" --hz 2000 --name "$name"
     done
 } >"$out/profile-summary.md"
-echo "profiles written to $out/profile-summary.md, $out/profile-livefour.txt, profile-curl.txt, syscalls.txt"
+
+# Small requests (scenario 3): livegetfour on one connection (a ping-pong) and the ~1.5 KB
+# multipart on 16, livefour and wrk (the lean-client reference) against the same sink, in CPU µs
+# per request, with the wake-ups split out.
+n_small=20000
+printf '%s\n' 'wrk.method = "POST"' "wrk.body = '{\"appid\":\"1250000000\"}'" \
+    'wrk.headers["Content-Type"] = "application/json"' >"$tmp/digits.lua"
+b=wrk-profile-boundary
+{
+    for kv in appid=1250000000 validate_data=1234 compare_flag=false; do
+        printf -- '--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' "$b" "${kv%%=*}" "${kv#*=}"
+    done
+    printf -- '--%s\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n' "$b"
+    cat "$tmp/small"
+    printf -- '\r\n--%s--\r\n' "$b"
+} >"$tmp/multipart.body"
+printf '%s\n' 'wrk.method = "POST"' "local f = io.open(\"$tmp/multipart.body\", \"rb\")" 'wrk.body = f:read("*a")' \
+    'f:close()' "wrk.headers[\"Content-Type\"] = \"multipart/form-data; boundary=$b\"" >"$tmp/multipart.lua"
+{
+    echo "# Where the client CPU goes per small request (perf record -e cpu-clock -F 2000 -g; buckets by"
+    echo "# bench/perf_buckets.py --requests; includes process start-up and perf's own overhead)"
+    for kind in digits multipart; do
+        conns=1
+        target=/face/livegetfour
+        [ $kind = multipart ] && conns=16 && target=/face/livedetectfour
+        perf record -q -e cpu-clock -F 2000 -g -o "$tmp/small-lf.data" -- "$bin/livefour-bench" small --url "$url" \
+            --ca "$tmp/pki/ca.pem" --kind $kind --file "$tmp/small" --count $n_small --connections $conns \
+            >"$tmp/small-lf.out" 2>&1
+        echo
+        echo "## $kind, $conns connection(s): $(grep -o '"req_per_s":[0-9.]*' "$tmp/small-lf.out" | cut -d: -f2) req/s under perf"
+        echo
+        perf script -i "$tmp/small-lf.data" -F comm,dso,sym,ip 2>/dev/null |
+            python3 "$root/bench/perf_buckets.py" --requests $n_small --hz 2000 --name "livefour, $kind x$conns"
+        if command -v wrk >/dev/null; then
+            perf record -q -e cpu-clock -F 2000 -g -o "$tmp/small-wrk.data" -- wrk -t1 -c$conns -d3s \
+                -s "$tmp/$kind.lua" "$url$target" >"$tmp/small-wrk.out" 2>&1
+            n_wrk=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/small-wrk.out")
+            echo
+            echo "wrk: $n_wrk requests in 3 s under perf"
+            echo
+            perf script -i "$tmp/small-wrk.data" -F comm,dso,sym,ip 2>/dev/null |
+                python3 "$root/bench/perf_buckets.py" --requests "$n_wrk" --hz 2000 --name "wrk, $kind x$conns"
+        fi
+    done
+} >"$out/profile-small.md"
+echo "profiles written to $out/profile-summary.md, $out/profile-livefour.txt, profile-curl.txt, syscalls.txt,"
+echo "profile-small.md"
