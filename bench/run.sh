@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/run.sh [harness options] — builds the benchmarks (release, -j2 at most) and runs them all:
 # livefour vs curl side by side, results (JSON, CSV, summary.md) in bench/results/, plots in
-# docs/img/. A full run takes 5–8 minutes on the 2-core VM (plus the build); `--quick` about 1.
+# docs/img/. A full run takes 3–8 minutes on the 2-core VM (plus the build); `--quick` about 1.
 #
 #   bench/run.sh                      everything
 #   bench/run.sh --quick              fewer rounds, no 1 GiB file, no 1,000 in-flight uploads
