@@ -94,19 +94,7 @@ gb=$(awk "BEGIN { print ($count * 100 * 1048576 + 1024) / 1e9 }")
 # multipart on 16, livefour and wrk (the lean-client reference) against the same sink, in CPU µs
 # per request, with the wake-ups split out.
 n_small=20000
-printf '%s\n' 'wrk.method = "POST"' "wrk.body = '{\"appid\":\"1250000000\"}'" \
-    'wrk.headers["Content-Type"] = "application/json"' >"$tmp/digits.lua"
-b=wrk-profile-boundary
-{
-    for kv in appid=1250000000 validate_data=1234 compare_flag=false; do
-        printf -- '--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' "$b" "${kv%%=*}" "${kv#*=}"
-    done
-    printf -- '--%s\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n' "$b"
-    cat "$tmp/small"
-    printf -- '\r\n--%s--\r\n' "$b"
-} >"$tmp/multipart.body"
-printf '%s\n' 'wrk.method = "POST"' "local f = io.open(\"$tmp/multipart.body\", \"rb\")" 'wrk.body = f:read("*a")' \
-    'f:close()' "wrk.headers[\"Content-Type\"] = \"multipart/form-data; boundary=$b\"" >"$tmp/multipart.lua"
+for kind in digits multipart; do python3 "$root/bench/wrk_script.py" $kind "$tmp/small" "$tmp/$kind.lua"; done
 {
     echo "# Where the client CPU goes per small request (perf record -e cpu-clock -F 2000 -g; buckets by"
     echo "# bench/perf_buckets.py --requests; includes process start-up and perf's own overhead)"

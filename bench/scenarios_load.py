@@ -4,6 +4,8 @@ import os
 import re
 import shutil
 
+import wrk_script
+
 from benchlib import SIZES, BenchError, SinkDelta, parse_curl_transfers, percentile, run_measured, spread, write_csv
 
 DIGITS_BODY = len('{"appid":"1250000000"}')
@@ -54,47 +56,13 @@ def _curl_small(b, sink, kind, conns, n):
             "body_bytes": sum(x["size_upload"] for x in xfers) / n}
 
 
-# The multipart body wrk sends: the fields livefour sends and the same 1 KiB file.
-WRK_BOUNDARY = "wrk-reference-0123456789abcdefABCDEF"
-
-
-def _wrk_script(b, kind):
-    """A Lua script for wrk: the same method, target, body and header sizes as livefour's request."""
-    path = os.path.join(b.tmp, f"wrk-{kind}.lua")
-    if kind == "digits":
-        body, ctype = '{"appid":"1250000000"}', "application/json"
-    else:
-        with open(b.files["1k"], "rb") as f:
-            video = f.read()
-        crlf = b"\r\n"
-        parts = [b"--" + WRK_BOUNDARY.encode() + crlf + f'Content-Disposition: form-data; name="{k}"'.encode() +
-                 crlf + crlf + v.encode() + crlf
-                 for k, v in (("appid", "1250000000"), ("validate_data", "1234"), ("compare_flag", "false"))]
-        parts.append(b"--" + WRK_BOUNDARY.encode() + crlf +
-                     b'Content-Disposition: form-data; name="video"; filename="v.mp4"' + crlf +
-                     b"Content-Type: video/mp4" + crlf + crlf + video + crlf)
-        body = b"".join(parts) + b"--" + WRK_BOUNDARY.encode() + b"--" + crlf
-        with open(path + ".body", "wb") as f:
-            f.write(body)
-        body, ctype = None, f"multipart/form-data; boundary={WRK_BOUNDARY}"
-    with open(path, "w") as f:
-        f.write('wrk.method = "POST"\n')
-        if body is None:
-            f.write(f'local f = io.open("{path}.body", "rb")\nwrk.body = f:read("*a")\nf:close()\n')
-        else:
-            f.write(f"wrk.body = '{body}'\n")
-        f.write(f'wrk.headers["Content-Type"] = "{ctype}"\n')
-        # livefour's Authorization header is ~150 characters; the sink does not check it.
-        f.write(f'wrk.headers["Authorization"] = "{"A" * 148}="\n')
-    return path
-
-
 def _wrk_small(b, sink, kind, conns, seconds):
     """wrk (no TLS verification, one thread, C connections, keep-alive) against the same sink: the
     request rate a lean C client reaches on this machine, the reference for scenario 3's targets."""
     url = sink.url("https") + ("/face/livegetfour" if kind == "digits" else "/face/livedetectfour")
     with SinkDelta(sink) as d:
-        run = run_measured(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s", _wrk_script(b, kind), url])
+        script = wrk_script.write(os.path.join(b.tmp, f"wrk-{kind}.lua"), kind, b.files["1k"])
+        run = run_measured(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s", script, url])
     if "Non-2xx" in run.stdout or "Socket errors" in run.stdout:
         raise BenchError(f"wrk: errors: {run.stdout[-400:]}")
     m = re.search(r"(\d+) requests in ([\d.]+)s", run.stdout)
