@@ -13,8 +13,12 @@
 //                session cache is what is measured; one discarded warm-up upload in every mode.
 //                --kind digits times livegetfour calls instead (connect + handshake dominate).
 //   small        --kind digits|multipart [--file F] --count N --connections C [--threads T] [--spin]
+//                [--memory] [--single-threaded]
 //                --spin runs the io_context as a busy loop of poll() instead of run(): the thread
 //                never sleeps between replies, which shows what its sleep and wake-up cost.
+//                --memory sends the multipart's video from memory (read from F once, shared; no
+//                file open, fstat, pread and close per request, like wrk's fixed body).
+//                --single-threaded sets client_options::thread_safe = false (one thread only).
 //                N small requests by C coroutines on one client of C connections.
 //   concurrency  --file F --inflight N --count M [--threads T] [--no-warmup]
 //                N coroutines upload M files in total through one client of N connections; with
@@ -50,6 +54,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -69,7 +74,7 @@ struct args {
     std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind;
     int count = 1, connections = 1, threads = 1, inflight = 1;
     std::size_t buffer = 0;
-    bool chunked = false, warmup = true, spin = false;
+    bool chunked = false, warmup = true, spin = false, memory = false, single_threaded = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -115,10 +120,15 @@ args parse(int argc, char** argv) {
             a.warmup = false;
         else if (k == "--spin")
             a.spin = true;
+        else if (k == "--memory")
+            a.memory = true;
+        else if (k == "--single-threaded")
+            a.single_threaded = true;
         else
             usage("unknown argument " + k);
     }
     if (a.url.empty()) usage("--url is required");
+    if (a.single_threaded && a.threads != 1) usage("--single-threaded needs --threads 1");
     return a;
 }
 
@@ -201,6 +211,7 @@ livefour::client_options make_options(const args& a, std::shared_ptr<ssl::contex
     o.allow_insecure_http = true;
     o.max_upload_bytes = 0;  // GiB-sized bodies
     o.force_chunked = a.chunked;
+    o.thread_safe = !a.single_threaded;
     if (a.buffer) o.write_buffer_size = a.buffer;
     if (ctx)
         o.tls.context = std::move(ctx);
@@ -212,10 +223,17 @@ livefour::client_options make_options(const args& a, std::shared_ptr<ssl::contex
     return o;
 }
 
-livefour::detect_request detect_req(const std::string& file) {
+/// The video of every detect: the file, or (small --memory) its bytes read once and shared.
+struct video_spec {
+    std::string file;
+    std::shared_ptr<const std::string> bytes;
+};
+
+livefour::detect_request detect_req(const video_spec& v) {
     livefour::detect_request r;
     r.validate_data = "1234";
-    r.video = livefour::body_source::file(file, "video/mp4", "video.mp4");
+    r.video = v.bytes ? livefour::body_source::memory(v.bytes, "video.mp4", "video/mp4")
+                      : livefour::body_source::file(v.file, "video/mp4", "video.mp4");
     return r;
 }
 
@@ -247,9 +265,9 @@ struct byte_tally {
 };
 
 /// One upload; returns the sink's byte count (0 on failure, which is logged).
-asio::awaitable<std::uint64_t> upload_once(livefour::client& c, const std::string& file, failure_log& fails) {
+asio::awaitable<std::uint64_t> upload_once(livefour::client& c, const video_spec& video, failure_log& fails) {
     livefour::diagnostics d;
-    auto [ec, res] = co_await c.async_detect(detect_req(file), d, use_tuple);
+    auto [ec, res] = co_await c.async_detect(detect_req(video), d, use_tuple);
     if (ec) {
         fails.add(ec, d);
         co_return 0;
@@ -307,7 +325,7 @@ int cmd_sequential(const args& a) {
             // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
             const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
             auto once = [&](livefour::client& c, const std::string& file) {
-                return digits ? digits_once(c, fails) : upload_once(c, file, fails);
+                return digits ? digits_once(c, fails) : upload_once(c, video_spec{file, nullptr}, fails);
             };
             if (pooled) {
                 warmup_received = co_await once(*pooled, wfile);
@@ -360,6 +378,13 @@ int cmd_small(const args& a) {
     byte_tally received;
     std::atomic<std::uint64_t> done{0};
     const bool digits = a.kind != "multipart";
+    video_spec video{a.file, nullptr};
+    if (!digits && a.memory) {
+        std::ifstream in(a.file, std::ios::binary);
+        if (!in) usage("cannot read " + a.file);
+        video.bytes =
+            std::make_shared<const std::string>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     clock_type::time_point t0;
 
     auto worker = [&]() -> asio::awaitable<void> {
@@ -372,7 +397,7 @@ int cmd_small(const args& a) {
                 else
                     received.add(received_of(r.message));
             } else {
-                received.add(co_await upload_once(c, a.file, fails));
+                received.add(co_await upload_once(c, video, fails));
             }
             ++done;
         }
@@ -428,7 +453,7 @@ int cmd_concurrency(const args& a) {
     auto worker = [&]() -> asio::awaitable<void> {
         while (next.fetch_add(1) < a.count) {
             auto t0 = clock_type::now();
-            received.add(co_await upload_once(c, a.file, fails));
+            received.add(co_await upload_once(c, video_spec{a.file, nullptr}, fails));
             const double s = seconds_since(t0);
             std::lock_guard lock(mu);
             lat.push_back(s);

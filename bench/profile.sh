@@ -92,25 +92,30 @@ gb=$(awk "BEGIN { print ($count * 100 * 1048576 + 1024) / 1e9 }")
 
 # Small requests (scenario 3): livegetfour on one connection (a ping-pong) and the ~1.5 KB
 # multipart on 16, livefour and wrk (the lean-client reference) against the same sink, in CPU µs
-# per request, with the wake-ups split out.
+# per request, with the wake-ups split out. The multipart once more with the video from memory
+# and client_options::thread_safe off: the request wrk sends, on the client's leanest path.
 n_small=20000
 for kind in digits multipart; do python3 "$root/bench/wrk_script.py" $kind "$tmp/small" "$tmp/$kind.lua"; done
 {
     echo "# Where the client CPU goes per small request (perf record -e cpu-clock -F 2000 -g; buckets by"
     echo "# bench/perf_buckets.py --requests; includes process start-up and perf's own overhead)"
-    for kind in digits multipart; do
+    for variant in digits multipart multipart-lean; do
+        kind=${variant%-lean}
         conns=1
         target=/face/livegetfour
         [ $kind = multipart ] && conns=16 && target=/face/livedetectfour
+        lean=""
+        [ $variant = multipart-lean ] && lean="--memory --single-threaded"
+        # shellcheck disable=SC2086 # $lean is two flags or none
         perf record -q -e cpu-clock -F 2000 -g -o "$tmp/small-lf.data" -- "$bin/livefour-bench" small --url "$url" \
-            --ca "$tmp/pki/ca.pem" --kind $kind --file "$tmp/small" --count $n_small --connections $conns \
+            --ca "$tmp/pki/ca.pem" --kind $kind --file "$tmp/small" --count $n_small --connections $conns $lean \
             >"$tmp/small-lf.out" 2>&1
         echo
-        echo "## $kind, $conns connection(s): $(grep -o '"req_per_s":[0-9.]*' "$tmp/small-lf.out" | cut -d: -f2) req/s under perf"
+        echo "## $kind, $conns connection(s)${lean:+ ($lean)}: $(grep -o '"req_per_s":[0-9.]*' "$tmp/small-lf.out" | cut -d: -f2) req/s under perf"
         echo
         perf script -i "$tmp/small-lf.data" -F comm,dso,sym,ip 2>/dev/null |
-            python3 "$root/bench/perf_buckets.py" --requests $n_small --hz 2000 --name "livefour, $kind x$conns"
-        if command -v wrk >/dev/null; then
+            python3 "$root/bench/perf_buckets.py" --requests $n_small --hz 2000 --name "livefour, $kind x$conns${lean:+ $lean}"
+        if [ -z "$lean" ] && command -v wrk >/dev/null; then
             perf record -q -e cpu-clock -F 2000 -g -o "$tmp/small-wrk.data" -- wrk -t1 -c$conns -d3s \
                 -s "$tmp/$kind.lua" "$url$target" >"$tmp/small-wrk.out" 2>&1
             n_wrk=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/small-wrk.out")

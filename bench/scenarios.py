@@ -371,11 +371,13 @@ def targets(b):
     for r in sc.get("small", {}).get("rows", []):
         if r["threads"] != 1 or r.get("spin"):
             continue
-        v = r["summary"]["lf_req_per_s"]["median"]
+        s = r["summary"]
+        v = (s.get("lf_req_per_s") or s["req_per_s"])["median"]  # A/B rows, or livefour-only rows
         need = 20000 if r["connections"] == 1 else 35000
-        wrk = r["summary"].get("wrk_req_per_s", {}).get("median")
+        wrk = s.get("wrk_req_per_s", {}).get("median")
         ref = f" (wrk, same sink: {wrk:.0f})" if wrk else ""
-        add(f"{r['kind']} on {r['connections']} TLS connection(s) ≥ {need} req/s{ref}", v, v >= need, " req/s")
+        add(f"{r.get('label', r['kind'])} on {r['connections']} TLS connection(s) ≥ {need} req/s{ref}", v, v >= need,
+            " req/s")
     warm = sc.get("concurrency", {}).get("warm", [])
     for j in warm:
         if j["inflight"] == 1000:

@@ -22,9 +22,10 @@ def _check_tally(tool, j, size):
 
 # ---- 3. small requests ---------------------------------------------------------------------
 
-def _lf_small(b, sink, kind, conns, n, threads=1, spin=False):
+def _lf_small(b, sink, kind, conns, n, threads=1, spin=False, memory=False, single_threaded=False):
     args = ["small", "--url", sink.url("https"), "--ca", b.ca, "--kind", kind, "--connections", conns,
-            "--count", n, "--threads", threads, "--file", b.files["1k"]] + (["--spin"] if spin else [])
+            "--count", n, "--threads", threads, "--file", b.files["1k"]] + (["--spin"] if spin else []) + \
+           (["--memory"] if memory else []) + (["--single-threaded"] if single_threaded else [])
     with SinkDelta(sink) as d:
         run = b.livefour(*args)
     j = run.json()
@@ -81,7 +82,7 @@ def _wrk_small(b, sink, kind, conns, seconds):
 
 def small(b):
     from scenarios import ab, summarize, _m, _rng
-    n = 2000 if b.a.quick else 8000
+    n = 2000 if b.a.quick else 20000  # process start-up (~40 ms) stays a few per cent of a run
     sink = b.sinks["c"]
     have_wrk = shutil.which("wrk") is not None
     if not have_wrk:
@@ -105,14 +106,28 @@ def small(b):
                           _m(s.get("wrk_req_per_s", none), digits=0), _m(s["lf_cpu_us_per_req"], digits=0),
                           _m(s["curl_cpu_us_per_req"], digits=0), _m(s.get("wrk_cpu_us_per_req", none), digits=0),
                           _m(s["lf_body_bytes"], digits=0)])
-    # livefour alone: the same 16-connection load on an io_context run by two threads.
-    for kind in ("digits", "multipart"):
-        runs = [_lf_small(b, sink, kind, 16, n, threads=2) for _ in range(max(1, b.a.rounds // 2))]
-        s = {k: spread([r[k] for r in runs]) for k in runs[0]}
-        b.log(f"  {kind} x16, 2 threads: livefour {s['req_per_s']['median']:.0f} req/s")
-        results.append({"kind": kind, "connections": 16, "threads": 2, "count": n, "summary": s, "rounds": runs})
-        table.append([kind, 16, 2, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0), "–", "–", "–",
-                      _m(s["cpu_us_per_req"], digits=0), "–", "–", _m(s["body_bytes"], digits=0)])
+    # livefour alone, 16 connections: the multipart's video from memory (no open/fstat/pread/close
+    # per request: the request wrk sends), client_options::thread_safe off (one thread, no strands),
+    # both, and an io_context run by two threads. Interleaved, so drift hits every variant alike.
+    variants = [("multipart (video from memory)", "multipart", dict(memory=True)),
+                ("digits (thread_safe off)", "digits", dict(single_threaded=True)),
+                ("multipart (thread_safe off)", "multipart", dict(single_threaded=True)),
+                ("multipart (from memory, thread_safe off)", "multipart", dict(memory=True, single_threaded=True)),
+                ("digits", "digits", dict(threads=2)),
+                ("multipart", "multipart", dict(threads=2))]
+    runs = {label: [] for label, _, _ in variants}
+    for _ in range(max(3, b.a.rounds)):
+        for label, kind, kw in variants:
+            runs[label].append(_lf_small(b, sink, kind, 16, n, **kw))
+    for label, kind, kw in variants:
+        s = {k: spread([r[k] for r in runs[label]]) for k in runs[label][0]}
+        threads = kw.get("threads", 1)
+        b.log(f"  {label} x16, {threads} thread(s): livefour {s['req_per_s']['median']:.0f} req/s")
+        results.append({"kind": kind, "label": label, "connections": 16, "threads": threads, "count": n,
+                        "memory": kw.get("memory", False), "thread_safe": not kw.get("single_threaded", False),
+                        "summary": s, "rounds": runs[label]})
+        table.append([label, 16, threads, _m(s["req_per_s"], digits=0), _m(s["inner_req_per_s"], digits=0), "–", "–",
+                      "–", _m(s["cpu_us_per_req"], digits=0), "–", "–", _m(s["body_bytes"], digits=0)])
     # livefour alone on one connection with a busy-polling event loop (io_context::poll in a loop):
     # the client thread never sleeps, so the difference to the 1-connection rows above is what its
     # sleep and wake-up around every reply cost on this VM (an application's choice, not a default).
@@ -128,7 +143,7 @@ def small(b):
     write_csv(os.path.join(b.out, "small.csv"),
               ["kind", "connections", "threads", "lf_req_per_s", "lf_inner_req_per_s", "curl_req_per_s",
                "ratio_median", "wrk_req_per_s"],
-              [[r["kind"], r["connections"], r["threads"],
+              [[r.get("label", r["kind"]) + (" (spinning loop)" if r.get("spin") else ""), r["connections"], r["threads"],
                 (r["summary"].get("lf_req_per_s") or r["summary"]["req_per_s"])["median"],
                 (r["summary"].get("lf_inner_req_per_s") or r["summary"]["inner_req_per_s"])["median"],
                 r["summary"].get("curl_req_per_s", {}).get("median"),
@@ -143,8 +158,12 @@ def small(b):
             f"{n} transfers, `--parallel --parallel-max 16` for 16 connections. Request = livegetfour JSON "
             "(22-byte body) or a multipart with a 1 KiB file (~1.5 KB body). wrk (the reference for what a "
             "lean C client reaches here; it does not verify the certificate): one thread, the same connections, "
-            "body and header sizes, median of 3 runs of 2 s after each A/B pair of rounds. 'spinning loop': "
-            "livefour-bench --spin, the io_context run as a busy loop of poll() (the thread never sleeps).")
+            "body and header sizes, median of 3 runs of 2 s after each A/B pair of rounds; it sends its body from "
+            "memory. 'video from memory': livefour-bench --memory, the same multipart with the video as a "
+            "body_source::memory (no file open, fstat, pread and close per request). 'thread_safe off': "
+            "livefour-bench --single-threaded, client_options::thread_safe = false (no strands, no hop per "
+            "exchange). livefour-only rows: median of the interleaved runs. 'spinning loop': livefour-bench "
+            "--spin, the io_context run as a busy loop of poll() (the thread never sleeps).")
 
 
 # ---- 4. concurrency ------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 #   0. the format check (scripts/format.sh --check: .clang-format applied to every C++ source);
 #   1. the release build and its whole suite (unit, integration over real sockets, peers,
 #      emulator, examples, packaging);
-#   2. an ASan+UBSan build (halt on the first error) running unit and integration tests;
+#   2. an ASan+UBSan build (halt on the first error) running unit and integration tests (the
+#      latter twice: client_options::thread_safe on and off);
 #   3. a TSan build running the tests that share clients between threads and cancel across them;
 #   4. the libFuzzer targets (test/fuzz/run.sh --ci, clang 14): every regression input replayed,
 #      then each target fuzzed for 20 s.
@@ -33,7 +34,7 @@ for stage in "${stages[@]}"; do
       ctest --preset release -LE concurrency ;;
     asan)
       cmake --build --preset asan --target "${san_targets[@]}"
-      ctest --preset asan -R '^(unit|integration|emulator-logic|emulator-curl-smoke)$' ;;
+      ctest --preset asan -R '^(unit|integration|integration-single-threaded|emulator-logic|emulator-curl-smoke)$' ;;
     tsan)
       # The client's threading is what TSan checks; the emulator and CLI come from the release
       # build (built here if the release stage was skipped).

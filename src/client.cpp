@@ -29,14 +29,14 @@ using namespace asio::experimental::awaitable_operators;
 /// One in-flight operation, so that close() can cancel it on its own strand.
 struct op_record {
     explicit op_record(asio::any_io_executor s) : strand(std::move(s)) {}
-    asio::any_io_executor strand;  ///< a strand (make_strand_executor)
+    asio::any_io_executor strand;  ///< a strand, or the client's executor (make_strand_executor)
     asio::cancellation_signal signal;
 };
 
 struct client_impl {
     client_impl(asio::any_io_executor e, client_options o)
         : ex(std::move(e)), opts(std::move(o)), sign(opts.creds, opts.signing), tls_ctx(init_endpoint()),
-          connections(ex, tls_ctx.get(), opts.pool),
+          connections(ex, tls_ctx.get(), opts.pool, opts.thread_safe),
           budget(opts.budget ? opts.budget : std::make_shared<retry_budget>()) {}
 
     std::shared_ptr<ssl::context> init_endpoint() {
@@ -147,9 +147,15 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         const bool reused = slot.conn != nullptr;
         if (!reused) {
             slot.conn = self.connections.make_connection();
-            auto ec = co_await asio::co_spawn(slot.conn->strand,
-                                              open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag),
-                                              asio::use_awaitable);
+            // thread_safe: on the connection's strand. Otherwise the connection has no strand of its
+            // own and this coroutine opens it (if/else, not ?:, with co_await: GCC 12, known-issues.md).
+            const bool hop = self.opts.thread_safe;
+            auto open = open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag, hop);
+            error_code ec;
+            if (hop)
+                ec = co_await asio::co_spawn(slot.conn->strand, std::move(open), asio::use_awaitable);
+            else
+                ec = co_await std::move(open);
             if (ec) {
                 slot.release(false);
                 co_return failed(ec);
@@ -167,14 +173,13 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         auto& conn = slot.conn->conn;
         exchange_result r;
         r.connection_reused = reused;
-        if (conn.tls)
-            r = co_await asio::co_spawn(slot.conn->strand,
-                                        exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
-                                        asio::use_awaitable);
+        const bool hop = self.opts.thread_safe;  // as for open_connection above
+        auto op = conn.tls ? exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes, hop)
+                           : exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes, hop);
+        if (hop)
+            r = co_await asio::co_spawn(slot.conn->strand, std::move(op), asio::use_awaitable);
         else
-            r = co_await asio::co_spawn(
-                slot.conn->strand, exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes),
-                asio::use_awaitable);
+            r = co_await std::move(op);
         r.connection_reused = reused;
         // A cancellation that arrived while no socket operation was pending (between two writes of
         // the connection's strand, or just as the reply completed) still wins: the caller asked for
@@ -404,7 +409,7 @@ asio::awaitable<std::tuple<error_code, Result>> guarded(std::shared_ptr<client_i
 
 template <class Result, class Handler, class MakeOp>
 void launch(std::shared_ptr<client_impl> self, diagnostics* user_diag, Handler handler, MakeOp make_op) {
-    auto record = std::make_shared<op_record>(make_strand_executor(self->ex));
+    auto record = std::make_shared<op_record>(make_strand_executor(self->ex, self->opts.thread_safe));
     auto diag = user_diag ? std::shared_ptr<diagnostics>(std::shared_ptr<diagnostics>{}, user_diag)
                           : std::make_shared<diagnostics>();
     diag->clear();

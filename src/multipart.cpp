@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -24,15 +25,23 @@ namespace detail {
 
 namespace {
 
-/// An open file descriptor, closed with its last owner. Shared between copies of a prepared form
-/// (pread has no file position, so sharing is safe).
+/// An open file descriptor, closed by its owner. The prepared form that owns it is shared
+/// between copies of a multipart_form (pread has no file position, so sharing is safe).
 struct file_handle {
     int fd = -1;
+    file_handle() noexcept = default;
     explicit file_handle(int f) noexcept : fd(f) {}
-    file_handle(const file_handle&) = delete;
-    file_handle& operator=(const file_handle&) = delete;
-    ~file_handle() {
-        if (fd >= 0) ::close(fd);
+    file_handle(file_handle&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    file_handle& operator=(file_handle&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd = std::exchange(o.fd, -1);
+        }
+        return *this;
+    }
+    ~file_handle() { reset(); }
+    void reset() noexcept {
+        if (fd >= 0) ::close(std::exchange(fd, -1));
     }
 };
 
@@ -52,24 +61,42 @@ char* thread_buffer(std::size_t cap) {
 
 }  // namespace
 
-/// What `prepare()` captured for one part.
+/// What `prepare()` captured for one part. prepare() runs for every request, so a text field
+/// costs no allocation of its own: its header and value live in prepared_form::text, and its
+/// name, for error messages, is usually short enough for std::string's inline buffer.
 struct prepared_part {
-    enum class kind : unsigned char { bytes, file, custom };
-    std::string label;  // "part 'name'" plus the path for files, for error_detail()
-    std::string head;   // "--B\r\nContent-Disposition: ...\r\n[Content-Type: ...\r\n]\r\n"
-    kind k = kind::bytes;
-    std::shared_ptr<const std::string> bytes;  // field value or memory source
-    std::shared_ptr<file_handle> file;
+    enum class kind : unsigned char { text, bytes, file, custom };
+    std::string name;
+    std::string path;                          // file parts: for error messages
+    std::size_t head_begin = 0, head_end = 0;  // in prepared_form::text; a text field's value included
+    kind k = kind::text;
+    std::shared_ptr<const std::string> bytes;  // memory source
+    file_handle file;
     std::shared_ptr<byte_source> custom;
-    std::optional<std::uint64_t> size;  // nullopt only for an unsized custom source
+    std::optional<std::uint64_t> size;  // body bytes after the head; nullopt only for an unsized custom source
+
+    /// "part 'name'", plus " (path)" for a file: how error_detail() names the part.
+    std::string label() const {
+        std::string s = "part '" + name + '\'';
+        if (!path.empty()) s.append(" (").append(path) += ')';
+        return s;
+    }
 };
 
 /// The result of one `prepare()`: everything the encoder needs, independent of later form edits.
 struct prepared_form {
+    /// Every part's head ("--B\r\nContent-Disposition: ...\r\n[Content-Type: ...\r\n]\r\n", then a
+    /// text field's value), then the closing delimiter "--B--\r\n" from closing_begin on.
+    std::string text;
+    std::size_t closing_begin = 0;
     std::vector<prepared_part> parts;
-    std::string closing;  // "--B--\r\n"
     std::optional<std::uint64_t> length;
     bool armed = true;  // cleared by the encoder that serializes it
+
+    std::string_view head(const prepared_part& p) const {
+        return std::string_view(text).substr(p.head_begin, p.head_end - p.head_begin);
+    }
+    std::string_view closing() const { return std::string_view(text).substr(closing_begin); }
 };
 
 /// The encoder's door into the form's private state.
@@ -269,53 +296,74 @@ error_code multipart_form::prepare() {
         return fail(client_error::invalid_argument, "boundary must be 1-70 characters of [A-Za-z0-9'()+_,-./:=?]");
     if (parts_.empty()) return fail(client_error::invalid_argument, "a form needs at least one part");
 
-    const std::string delimiter = "--" + boundary_;
+    std::array<char, 72> delimiter_buf{};  // "--" + at most 70 characters
+    delimiter_buf[0] = delimiter_buf[1] = '-';
+    std::memcpy(delimiter_buf.data() + 2, boundary_.data(), boundary_.size());
+    const std::string_view delimiter(delimiter_buf.data(), boundary_.size() + 2);
+
     auto st = std::make_shared<detail::prepared_form>();
     st->parts.reserve(parts_.size());
+    // All heads in one string, sized up front: one allocation for the form's framing.
+    std::size_t text_size = delimiter.size() + 4;
+    for (const auto& p : parts_) {
+        text_size += delimiter.size() + 3 * p.name.size() + 48;  // '"' may become "%22"
+        if (p.source)
+            text_size += 3 * p.source->filename().size() + p.source->content_type().size() + 32;
+        else
+            text_size += p.value.size();
+    }
+    auto& text = st->text;
+    text.reserve(text_size);
     std::uint64_t length = 0;
     bool sized = true;
 
     for (const auto& p : parts_) {
         prepared_part pp;
-        pp.label.reserve(p.name.size() + 7);
-        pp.label.append("part '").append(p.name) += '\'';
+        pp.name = p.name;
         if (p.name.empty() || has_line_break_or_nul(p.name))
-            return fail(client_error::invalid_field, pp.label + ": empty name or CR/LF/NUL in it");
+            return fail(client_error::invalid_field, pp.label() + ": empty name or CR/LF/NUL in it");
 
-        pp.head.reserve(delimiter.size() + p.name.size() + 80 +
-                        (p.source ? p.source->filename().size() + p.source->content_type().size() : 0));
-        pp.head.append(delimiter).append("\r\nContent-Disposition: form-data; name=");
-        append_quoted(pp.head, p.name);
+        pp.head_begin = text.size();
+        text.append(delimiter).append("\r\nContent-Disposition: form-data; name=");
+        append_quoted(text, p.name);
         if (!p.source) {
             if (has_line_break_or_nul(p.value))
-                return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the value");
-            pp.bytes = std::make_shared<const std::string>(p.value);
-            pp.size = p.value.size();
+                return fail(client_error::invalid_field, pp.label() + ": CR/LF/NUL in the value");
+            if (p.value.find(delimiter) != std::string::npos)
+                return fail(client_error::invalid_argument, pp.label() + ": contains the boundary");
+            text.append("\r\n\r\n").append(p.value);
+            pp.size = 0;
         } else {
             const auto& src = *p.source;
             if (has_line_break_or_nul(src.filename()) || has_line_break_or_nul(src.content_type()))
-                return fail(client_error::invalid_field, pp.label + ": CR/LF/NUL in the filename or content type");
-            pp.head.append("; filename=");
-            append_quoted(pp.head, src.filename());
-            pp.head.append("\r\nContent-Type: ").append(src.content_type());
+                return fail(client_error::invalid_field, pp.label() + ": CR/LF/NUL in the filename or content type");
+            text.append("; filename=");
+            append_quoted(text, src.filename());
+            text.append("\r\nContent-Type: ").append(src.content_type()).append("\r\n\r\n");
             if (src.is_file()) {
                 const auto& path = *src.path();
-                pp.label.append(" (").append(path.native()) += ')';
+                pp.path = path.native();
                 pp.k = prepared_part::kind::file;
                 // O_NONBLOCK: opening a FIFO must not hang; it is rejected below anyway.
                 const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                 if (fd < 0) {
                     const int e = errno;
                     return fail(e == ENOENT ? client_error::file_not_found : client_error::file_unreadable,
-                                pp.label + ": open: " + detail::errno_text(e));
+                                pp.label() + ": open: " + detail::errno_text(e));
                 }
-                pp.file = std::make_shared<detail::file_handle>(fd);
+                pp.file = detail::file_handle(fd);
                 struct stat sb {};
                 if (::fstat(fd, &sb) != 0)
-                    return fail(client_error::file_unreadable, pp.label + ": fstat: " + detail::errno_text(errno));
-                if (!S_ISREG(sb.st_mode)) return fail(client_error::file_unreadable, pp.label + ": not a regular file");
+                    return fail(client_error::file_unreadable, pp.label() + ": fstat: " + detail::errno_text(errno));
+                if (!S_ISREG(sb.st_mode))
+                    return fail(client_error::file_unreadable, pp.label() + ": not a regular file");
                 pp.size = static_cast<std::uint64_t>(sb.st_size);
             } else if (const auto& bytes = detail::multipart_access::bytes(src)) {
+                // Cheap insurance for what we hold in memory; files are not scanned (random
+                // boundaries make a collision a 2^-190 event).
+                if (bytes->find(delimiter) != std::string::npos)
+                    return fail(client_error::invalid_argument, pp.label() + ": contains the boundary");
+                pp.k = prepared_part::kind::bytes;
                 pp.bytes = bytes;
                 pp.size = bytes->size();
             } else {
@@ -323,29 +371,26 @@ error_code multipart_form::prepare() {
                 pp.custom = detail::multipart_access::custom(src);
                 if (!pp.custom)
                     return fail(client_error::invalid_argument,
-                                pp.label + ": no source (empty body_source or null byte_source)");
+                                pp.label() + ": no source (empty body_source or null byte_source)");
                 if (custom_read_) {
                     error_code ec;
                     pp.custom->rewind(ec);
-                    if (ec) return fail(client_error::source_failed, pp.label + ": rewind: " + ec.message());
+                    if (ec) return fail(client_error::source_failed, pp.label() + ": rewind: " + ec.message());
                 }
                 pp.size = pp.custom->size();
             }
         }
-        pp.head += "\r\n\r\n";
-        // Cheap insurance for what we hold in memory; files are not scanned (random boundaries
-        // make a collision a 2^-190 event).
-        if (pp.bytes && pp.bytes->find(delimiter) != std::string::npos)
-            return fail(client_error::invalid_argument, pp.label + ": contains the boundary");
+        pp.head_end = text.size();
 
         if (pp.size)
-            length += pp.head.size() + *pp.size + 2;  // 2 = CRLF ending the part
+            length += (pp.head_end - pp.head_begin) + *pp.size + 2;  // 2 = CRLF ending the part
         else
             sized = false;
         st->parts.push_back(std::move(pp));
     }
-    st->closing = delimiter + "--\r\n";
-    length += st->closing.size();
+    st->closing_begin = text.size();
+    text.append(delimiter).append("--\r\n");
+    length += text.size() - st->closing_begin;
     if (sized) st->length = length;
 
     custom_read_ = false;
@@ -392,12 +437,12 @@ void multipart_encoder::start(error_code& ec) {
     for (const auto& p : state_->parts) {
         if (one_buffer || p.k != prepared_part::kind::file) continue;
         struct stat sb {};
-        if (::fstat(p.file->fd, &sb) != 0) {
-            ec = fail(client_error::file_unreadable, p.label + ": fstat: " + errno_text(errno));
+        if (::fstat(p.file.fd, &sb) != 0) {
+            ec = fail(client_error::file_unreadable, p.label() + ": fstat: " + errno_text(errno));
             return;
         }
         if (static_cast<std::uint64_t>(sb.st_size) != *p.size) {
-            ec = fail(client_error::file_changed_size, p.label + ": size changed from " + std::to_string(*p.size) +
+            ec = fail(client_error::file_changed_size, p.label() + ": size changed from " + std::to_string(*p.size) +
                                                            " to " + std::to_string(sb.st_size) +
                                                            " bytes since prepare()");
             return;
@@ -454,7 +499,7 @@ bool multipart_encoder::copy_from(std::string_view s, std::size_t& n) noexcept {
 error_code multipart_encoder::step(std::size_t& n) {
     switch (phase_) {
     case phase::head:
-        if (copy_from(state_->parts[part_].head, n)) {
+        if (copy_from(state_->head(state_->parts[part_]), n)) {
             phase_ = phase::body;
             off_ = 0;
         }
@@ -467,7 +512,7 @@ error_code multipart_encoder::step(std::size_t& n) {
         }
         return {};
     case phase::closing:
-        if (copy_from(state_->closing, n)) phase_ = phase::done;
+        if (copy_from(state_->closing(), n)) phase_ = phase::done;
         return {};
     case phase::done: break;
     }
@@ -482,12 +527,16 @@ error_code multipart_encoder::body_step(std::size_t& n) {
     };
     auto changed = [&](const char* how) {
         return fail(client_error::file_changed_size,
-                    p.label + ": " + how + " than the " + std::to_string(*p.size) + " bytes it had at prepare()");
+                    p.label() + ": " + how + " than the " + std::to_string(*p.size) + " bytes it had at prepare()");
     };
     char* out = out_ + n;
     const std::size_t room = cap_ - n;
 
     switch (p.k) {
+    case prepared_part::kind::text:  // the value went out with the head
+        finish();
+        return {};
+
     case prepared_part::kind::bytes:
         if (copy_from(*p.bytes, n)) finish();
         return {};
@@ -497,9 +546,9 @@ error_code multipart_encoder::body_step(std::size_t& n) {
             // Probe one byte past the end: a file that grew must not be cut silently.
             char probe;
             ssize_t r;
-            do r = ::pread(p.file->fd, &probe, 1, static_cast<off_t>(off_));
+            do r = ::pread(p.file.fd, &probe, 1, static_cast<off_t>(off_));
             while (r < 0 && errno == EINTR);
-            if (r < 0) return fail(client_error::file_unreadable, p.label + ": read: " + errno_text(errno));
+            if (r < 0) return fail(client_error::file_unreadable, p.label() + ": read: " + errno_text(errno));
             if (r > 0) return changed("longer");
             finish();
             return {};
@@ -510,10 +559,10 @@ error_code multipart_encoder::body_step(std::size_t& n) {
         // for the end of every file (and the whole of a small one). It lands in buffer space that
         // the part's closing CRLF overwrites.
         const bool probe_too = left < room;
-        const ssize_t r = ::pread(p.file->fd, out, want + (probe_too ? 1 : 0), static_cast<off_t>(off_));
+        const ssize_t r = ::pread(p.file.fd, out, want + (probe_too ? 1 : 0), static_cast<off_t>(off_));
         if (r < 0) {
             if (errno == EINTR) return {};
-            return fail(client_error::file_unreadable, p.label + ": read: " + errno_text(errno));
+            return fail(client_error::file_unreadable, p.label() + ": read: " + errno_text(errno));
         }
         if (r == 0) return changed("shorter");
         if (static_cast<std::size_t>(r) > want) return changed("longer");
@@ -529,15 +578,15 @@ error_code multipart_encoder::body_step(std::size_t& n) {
         if (p.size && off_ == *p.size) {
             char probe;
             const auto r = p.custom->read(std::span<char>(&probe, 1), ec);
-            if (ec) return fail(client_error::source_failed, p.label + ": read: " + ec.message());
+            if (ec) return fail(client_error::source_failed, p.label() + ": read: " + ec.message());
             if (r > 0) return changed("longer");
             finish();
             return {};
         }
         const auto want = p.size ? static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_)) : room;
         const auto r = p.custom->read(std::span<char>(out, want), ec);
-        if (ec) return fail(client_error::source_failed, p.label + ": read: " + ec.message());
-        if (r > want) return fail(client_error::source_failed, p.label + ": read() returned more than asked");
+        if (ec) return fail(client_error::source_failed, p.label() + ": read: " + ec.message());
+        if (r > want) return fail(client_error::source_failed, p.label() + ": read() returned more than asked");
         if (r == 0) {
             if (p.size) return changed("shorter");
             finish();

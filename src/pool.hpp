@@ -22,19 +22,22 @@ namespace livefour::detail {
 /// built on that concrete type: a strand asks its inner executor for its allocator on every
 /// handler it runs, and through `any_io_executor` that query heap-allocates a
 /// `std::allocator<void>` — about 40 allocations per small request (callgrind; scenario 3 in
-/// docs/benchmarks.md). Any other executor gets a strand on the erased one, as before.
-inline asio::any_io_executor make_strand_executor(const asio::any_io_executor& ex) {
+/// docs/benchmarks.md). Any other executor gets a strand on the erased one, as before. Without
+/// `thread_safe` (client_options) `ex` itself: the caller runs it on one thread at a time.
+inline asio::any_io_executor make_strand_executor(const asio::any_io_executor& ex, bool thread_safe) {
+    if (!thread_safe) return ex;
     if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
     return asio::make_strand(ex);
 }
 
 /// A pooled connection: the connection plus the strand all of its I/O runs on. Operations hop to
 /// this strand for every exchange, so Beast's stream timer (bound to the stream's executor) never
-/// races the exchange that uses it, however many threads run the io_context.
+/// races the exchange that uses it, however many threads run the io_context. Without
+/// `thread_safe` there is no strand and no hop (nothing runs concurrently).
 struct pooled_connection {
-    explicit pooled_connection(const asio::any_io_executor& ex, ssl::context* ctx)
-        : strand(make_strand_executor(ex)), conn(strand, ctx) {}
-    asio::any_io_executor strand;  ///< always a strand (make_strand_executor)
+    pooled_connection(const asio::any_io_executor& ex, ssl::context* ctx, bool thread_safe)
+        : strand(make_strand_executor(ex, thread_safe)), conn(strand, ctx) {}
+    asio::any_io_executor strand;  ///< a strand, or the client's executor (make_strand_executor)
     connection conn;
     bool fresh = true;  ///< never carried a complete exchange yet
 };
@@ -43,7 +46,8 @@ using connection_ptr = std::unique_ptr<pooled_connection>;
 
 class pool {
 public:
-    pool(asio::any_io_executor ex, ssl::context* ctx, pool_options opts) : ex_(std::move(ex)), ctx_(ctx), opts_(opts) {}
+    pool(asio::any_io_executor ex, ssl::context* ctx, pool_options opts, bool thread_safe)
+        : ex_(std::move(ex)), ctx_(ctx), opts_(opts), thread_safe_(thread_safe) {}
 
     /// What acquire() hands out: an open connection to reuse, or the right to open a new one
     /// (`conn` null, `ec` clear).
@@ -61,7 +65,7 @@ public:
     asio::awaitable<lease> acquire(std::chrono::milliseconds wait);
 
     /// A new, not yet opened connection for a slot obtained from acquire().
-    connection_ptr make_connection() { return std::make_unique<pooled_connection>(ex_, ctx_); }
+    connection_ptr make_connection() { return std::make_unique<pooled_connection>(ex_, ctx_, thread_safe_); }
 
     /// Gives a slot back: `c` is reused if `reusable`, else closed. Null `c` frees the slot of a
     /// connection that could not be opened.
@@ -88,6 +92,7 @@ private:
     asio::any_io_executor ex_;
     ssl::context* ctx_;
     pool_options opts_;
+    bool thread_safe_;
     mutable std::mutex mu_;
     std::vector<connection_ptr> idle_;  // most recently used at the back
     std::deque<std::shared_ptr<waiter>> waiters_;

@@ -129,10 +129,12 @@ error_code classify_verify_result(long v) {
 }  // namespace
 
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            tls_session_cache& sessions, diagnostics& diag) {
+                                            tls_session_cache& sessions, diagnostics& diag, bool spawned) {
     // Spawned onto the connection's strand: let every cancellation type through (see exchange()).
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-    co_await asio::this_coro::throw_if_cancelled(false);
+    if (spawned) {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+    }
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
     const auto connect_budget = opts.timeout.connect;
@@ -220,12 +222,14 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
 template <class Stream, class Body>
 asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
                                           http::request<Body>& req, const client_options& opts,
-                                          const std::function<void(std::uint64_t)>& on_body_bytes) {
+                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool spawned) {
     // Spawned onto the connection's strand, this coroutine starts with Asio's terminal-only
     // cancellation filter, which would swallow the partial and total requests the caller's
     // operation forwards. (Here rather than in a wrapper coroutine: one frame less per request.)
-    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-    co_await asio::this_coro::throw_if_cancelled(false);
+    if (spawned) {
+        co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+        co_await asio::this_coro::throw_if_cancelled(false);
+    }
     exchange_result r;
     const auto stall = opts.timeout.stall;
 
@@ -362,15 +366,15 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
 
 template asio::awaitable<exchange_result> exchange<tls_stream, multipart_body>(
     tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&);
+    const std::function<void(std::uint64_t)>&, bool);
 template asio::awaitable<exchange_result> exchange<beast::tcp_stream, multipart_body>(
     beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&);
+    const std::function<void(std::uint64_t)>&, bool);
 template asio::awaitable<exchange_result> exchange<tls_stream, http::string_body>(
     tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<http::string_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&);
+    const std::function<void(std::uint64_t)>&, bool);
 template asio::awaitable<exchange_result> exchange<beast::tcp_stream, http::string_body>(
     beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<http::string_body>&,
-    const client_options&, const std::function<void(std::uint64_t)>&);
+    const client_options&, const std::function<void(std::uint64_t)>&, bool);
 
 }  // namespace livefour::detail

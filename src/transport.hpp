@@ -78,9 +78,9 @@ struct connection {
 };
 
 /// Resolve + connect (timeouts::connect) and TLS handshake (timeouts::handshake) with SNI and
-/// host-name verification.
+/// host-name verification. `spawned`: see exchange().
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            tls_session_cache& sessions, diagnostics& diag);
+                                            tls_session_cache& sessions, diagnostics& diag, bool spawned);
 
 /// Outcome of one exchange, with what a retry policy needs to know (spec §6).
 struct exchange_result {
@@ -94,12 +94,14 @@ struct exchange_result {
 };
 
 /// Streams `req` and reads the response into a bounded string body. The stall timeout is re-armed
-/// on every write and read. `on_body_bytes` receives body bytes sent per write. Like
-/// open_connection, it lets every cancellation type through (it is spawned on the connection's
-/// strand, where Asio's default filter would pass only terminal cancellation).
+/// on every write and read. `on_body_bytes` receives body bytes sent per write. `spawned`: it runs
+/// as its own coroutine on the connection's strand, where Asio's default filter would pass only
+/// terminal cancellation, so it lets every type through (like open_connection). Awaited in the
+/// operation's own coroutine (client_options::thread_safe off) it keeps that coroutine's state:
+/// a reset would also forget a cancellation already received.
 template <class Stream, class Body>
 asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
                                           http::request<Body>& req, const client_options& opts,
-                                          const std::function<void(std::uint64_t)>& on_body_bytes);
+                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool spawned);
 
 }  // namespace livefour::detail

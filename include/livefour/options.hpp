@@ -85,6 +85,15 @@ struct client_options {
     bool force_chunked = false;
     /// Value of the User-Agent header: at most 1,024 visible ASCII characters or spaces.
     std::string user_agent = "livefour/0.1";
+    /// True (the default): the client's executor may be run by several threads at once (an
+    /// io_context run by a thread pool): every operation and every connection gets its own strand,
+    /// and each exchange hops to its connection's strand. False: the caller promises that the
+    /// executor is never run by two threads at the same time (an io_context per thread, or a
+    /// strand). Operations then run directly on the executor and await their exchanges in the same
+    /// coroutine: about a fifth less CPU per small request (docs/benchmarks.md, scenario 3). Like
+    /// Boost.MySQL's `pool_params::thread_safe`. False on an executor run by several threads is a
+    /// data race.
+    bool thread_safe = true;
 };
 
 /// Checks options without touching the network: endpoint syntax and scheme, credentials,

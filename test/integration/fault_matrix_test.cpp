@@ -146,6 +146,7 @@ TEST_CASE("fault matrix: connection reset during connect, TLS 1.1-only server") 
     test::temp_dir dir;
     auto video = test::write_file(dir / "v.mp4", 1000, test::mp4_magic());
     livefour::client_options o;
+    o.thread_safe = test::thread_safe();
     o.creds.appid = test::appid;
     o.creds.secret_id = test::secret_id;
     o.creds.secret_key = livefour::secret_string(test::secret_key);

@@ -14,7 +14,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <optional>
+#include <string_view>
 
 namespace test {
 
@@ -32,6 +34,15 @@ inline std::string emulator_path() {
 inline std::string cli_path() {
     const char* e = std::getenv("LIVEFOUR_TEST_CLI");
     return e && *e ? e : LIVEFOUR_CLI_PATH;
+}
+
+/// client_options::thread_safe for every client the tests make: the default (true), unless
+/// LIVEFOUR_TEST_THREAD_SAFE=0. ctest's `integration-single-threaded` runs the suite that way
+/// (minus the tests that run one client on several threads), so both paths of the client — a
+/// strand per operation and connection, or none — pass the same tests.
+inline bool thread_safe() {
+    const char* e = std::getenv("LIVEFOUR_TEST_THREAD_SAFE");
+    return !(e && std::string_view(e) == "0");
 }
 
 /// livefour-emulator on 127.0.0.1, TLS with its self-made CA (or plain), stopped at scope exit.
@@ -95,6 +106,7 @@ struct emulator {
         o.creds.secret_id = secret_id;
         o.creds.secret_key = livefour::secret_string(secret_key);
         if (tls) o.tls.ca_file = ca_path().string();
+        o.thread_safe = thread_safe();
         return o;
     }
 
@@ -129,6 +141,7 @@ inline livefour::client_options raw_server_options(unsigned short port) {
     o.creds.secret_id = secret_id;
     o.creds.secret_key = livefour::secret_string(secret_key);
     o.retry = livefour::retry_policy::no_retry();
+    o.thread_safe = thread_safe();
     return o;
 }
 

@@ -40,6 +40,7 @@ struct python_peer {
         o.creds.secret_id = test::secret_id;
         o.creds.secret_key = livefour::secret_string(test::secret_key);
         o.tls.ca_file = (certs() / "ca.pem").string();
+        o.thread_safe = test::thread_safe();
         return o;
     }
     std::vector<boost::json::object> read_reports() const {
