@@ -209,9 +209,13 @@ bool random_bytes(unsigned char* out, std::size_t n) {
 
 std::string random_boundary() {
     static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    std::string out = "livefour-";
+    static constexpr std::string_view prefix = "livefour-";
+    constexpr std::size_t random_chars = 32;
+    std::string out(prefix.size() + random_chars, '\0');  // one allocation, written in place
+    std::memcpy(out.data(), prefix.data(), prefix.size());
+    std::size_t at = prefix.size();
     std::array<unsigned char, 64> raw{};
-    while (out.size() < 9 + 32) {
+    while (at < out.size()) {
         if (!random_bytes(raw.data(), raw.size())) {
             // Uniqueness, not secrecy, is what matters here; keep going without OpenSSL's RNG.
             std::random_device rd;
@@ -219,7 +223,7 @@ std::string random_boundary() {
         }
         for (unsigned char b : raw) {
             // 248 = 4 * 62: rejecting the rest keeps the characters uniform.
-            if (b < 248 && out.size() < 9 + 32) out += alphabet[b % alphabet.size()];
+            if (b < 248 && at < out.size()) out[at++] = alphabet[b % alphabet.size()];
         }
     }
     return out;
