@@ -265,7 +265,9 @@ struct byte_tally {
 };
 
 /// One upload; returns the sink's byte count (0 on failure, which is logged).
-asio::awaitable<std::uint64_t> upload_once(livefour::client& c, const video_spec& video, failure_log& fails) {
+/// `video` by value: a coroutine's reference parameter would dangle once a temporary argument is gone
+/// (the coroutine runs later, when awaited).
+asio::awaitable<std::uint64_t> upload_once(livefour::client& c, video_spec video, failure_log& fails) {
     livefour::diagnostics d;
     auto [ec, res] = co_await c.async_detect(detect_req(video), d, use_tuple);
     if (ec) {
@@ -325,7 +327,8 @@ int cmd_sequential(const args& a) {
             // Warm-up: first use of the code paths, the page cache, and (pooled) the connection.
             const std::string& wfile = a.warmup_file.empty() ? a.file : a.warmup_file;
             auto once = [&](livefour::client& c, const std::string& file) {
-                return digits ? digits_once(c, fails) : upload_once(c, video_spec{file, nullptr}, fails);
+                video_spec video{file, nullptr};  // moved into upload_once's frame (a by-value parameter)
+                return digits ? digits_once(c, fails) : upload_once(c, std::move(video), fails);
             };
             if (pooled) {
                 warmup_received = co_await once(*pooled, wfile);
@@ -450,10 +453,12 @@ int cmd_concurrency(const args& a) {
     std::mutex mu;
     std::vector<double> lat;
     lat.reserve(static_cast<std::size_t>(a.count));
+    // Named, not a temporary inside the co_await expression (GCC 12, docs/known-issues.md).
+    const video_spec video{a.file, nullptr};
     auto worker = [&]() -> asio::awaitable<void> {
         while (next.fetch_add(1) < a.count) {
             auto t0 = clock_type::now();
-            received.add(co_await upload_once(c, video_spec{a.file, nullptr}, fails));
+            received.add(co_await upload_once(c, video, fails));
             const double s = seconds_since(t0);
             std::lock_guard lock(mu);
             lat.push_back(s);
