@@ -90,7 +90,7 @@ struct client_options {
     /// and each exchange hops to its connection's strand. False: the caller promises that the
     /// executor is never run by two threads at the same time (an io_context per thread, or a
     /// strand). Operations then run directly on the executor and await their exchanges in the same
-    /// coroutine: about a fifth less CPU per small request (docs/benchmarks.md, scenario 3). Like
+    /// coroutine: about a sixth less CPU per small request (docs/benchmarks.md, scenario 3). Like
     /// Boost.MySQL's `pool_params::thread_safe`. False on an executor run by several threads is a
     /// data race.
     bool thread_safe = true;
