@@ -82,6 +82,11 @@ grep -q '^verdict: rejected' "$work/negative.out" || fail "coroutine with a non-
   > "$work/multi_thread.out" 2> "$work/multi_thread.err" || fail "multi_thread exited with status $?"
 grep -q '^100 verifications on 4 threads in .*: 100 accepted, 0 rejected, 0 failed$' "$work/multi_thread.out" ||
   fail "multi_thread: not every verification was accepted"
+# The same with an io_context and a client (thread_safe off) per thread.
+"$bin/livefour-example-multi-thread" "${common[@]}" --video "$video" --count 100 --threads 4 --layout per-thread \
+  > "$work/multi_thread_per.out" 2> "$work/multi_thread_per.err" || fail "multi_thread --layout per-thread: status $?"
+grep -q '^100 verifications on 4 threads in .*: 100 accepted, 0 rejected, 0 failed$' "$work/multi_thread_per.out" ||
+  fail "multi_thread --layout per-thread: not every verification was accepted"
 
 # The embedding server: 20 users at once fetch digits and upload their video; every reply must
 # carry an accepted verdict. Half the uploads go with chunked encoding (no Content-Length).
@@ -127,4 +132,4 @@ ls "$work"/livefour-upload-* > /dev/null 2>&1 && fail "spool files left behind"
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "embed_server did not stop cleanly on SIGTERM"
 
-echo "examples: all passed (coroutine, callback, future, multi_thread 100/100, embed_server 20 concurrent uploads)"
+echo "examples: all passed (coroutine, callback, future, multi_thread 100/100 shared and per thread, embed_server 20 concurrent uploads)"
