@@ -27,7 +27,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,13 +82,15 @@ asio::awaitable<void> verify(livefour::client& client, const std::string& video_
 /// One io_context, run by one thread, with its own client: nothing in it ever runs on two threads
 /// at once, so the client needs no strands.
 struct worker {
-    explicit worker(const example::args& args) : ioc(1) {
+    static livefour::client_options single_threaded(const example::args& args) {
         auto opts = example::client_options_from(args);
         opts.thread_safe = false;  // this io_context is run by exactly one thread
-        client.emplace(example::make_client(ioc.get_executor(), std::move(opts)));
+        return opts;
     }
-    asio::io_context ioc;
-    std::optional<livefour::client> client;
+    explicit worker(const example::args& args)
+        : client(example::make_client(ioc.get_executor(), single_threaded(args))) {}
+    asio::io_context ioc{1};  // before `client`, which is built on its executor
+    livefour::client client;
     std::atomic<int> remaining{0};
 };
 
@@ -113,9 +114,9 @@ int run_per_thread(const example::args& args, const std::string& video, int coun
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < count; ++i) {
         auto& w = *workers[static_cast<std::size_t>(i % threads)];
-        asio::co_spawn(w.ioc, verify(*w.client, video, results), [&results, &w](std::exception_ptr e) {
+        asio::co_spawn(w.ioc, verify(w.client, video, results), [&results, &w](std::exception_ptr e) {
             if (e) results.fail("exception");
-            if (w.remaining.fetch_sub(1) == 1) w.client->close();  // its last one lets run() return
+            if (w.remaining.fetch_sub(1) == 1) w.client.close();  // its last one lets run() return
         });
     }
     std::vector<std::thread> pool;
@@ -125,7 +126,7 @@ int run_per_thread(const example::args& args, const std::string& video, int coun
 
     livefour::pool_stats total;
     for (auto& w : workers) {
-        const auto s = w->client->stats();
+        const auto s = w->client.stats();
         total.created += s.created;
         total.reused += s.reused;
         total.requests += s.requests;

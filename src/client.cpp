@@ -133,6 +133,10 @@ template <class Body>
 asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& req, diagnostics& diag,
                                       bool resend_after_full_send, const std::function<error_code()>& rewind,
                                       const std::function<void(std::uint64_t)>& on_body_bytes) {
+    // thread_safe: the connection's I/O runs on its own strand, so opening it and each exchange are
+    // co_spawned there. Otherwise the connection has no strand and this coroutine awaits them.
+    // (if/else, not ?:, around co_await: GCC 12, docs/known-issues.md.)
+    const bool hop = self.opts.thread_safe;
     for (int attempt = 0;; ++attempt) {
         pool::lease lease;
         if (!self.connections.try_acquire(lease))
@@ -147,9 +151,6 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         const bool reused = slot.conn != nullptr;
         if (!reused) {
             slot.conn = self.connections.make_connection();
-            // thread_safe: on the connection's strand. Otherwise the connection has no strand of its
-            // own and this coroutine opens it (if/else, not ?:, with co_await: GCC 12, known-issues.md).
-            const bool hop = self.opts.thread_safe;
             auto open = open_connection(slot.conn->conn, self.ep, self.opts, self.sessions, diag, hop);
             error_code ec;
             if (hop)
@@ -173,7 +174,6 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         auto& conn = slot.conn->conn;
         exchange_result r;
         r.connection_reused = reused;
-        const bool hop = self.opts.thread_safe;  // as for open_connection above
         auto op = conn.tls ? exchange(*conn.tls, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes, hop)
                            : exchange(*conn.plain, conn.lowest(), conn.buffer, req, self.opts, on_body_bytes, hop);
         if (hop)

@@ -206,6 +206,49 @@ TEST_CASE("cancellation while waiting for a connection, and close() with operati
     CHECK(st.idle == 0);
 }
 
+TEST_CASE("cancellation by close() from a thread that is not running the io_context") {
+    // docs/reference.md: close() may be called from any thread, also with client_options::thread_safe
+    // off (ctest runs this file both ways; TSan runs this test both ways too).
+    test::emulator emu;
+    asio::io_context ioc(1);
+    auto o = emu.options();
+    o.pool.max_connections = 2;  // two uploads in flight, two waiting for a connection
+    livefour::client cl(ioc.get_executor(), o);
+    auto video = test::write_file(emu.dir / "v.mp4", 5000, test::mp4_magic());
+    std::atomic<int> done{0}, stopped{0};
+    for (int i = 0; i < 4; ++i) {
+        livefour::detect_request req;
+        req.validate_data = "1234";
+        req.video = livefour::body_source::file(video);
+        req.seq = "force:delay_ms=3000";
+        cl.async_detect(std::move(req), [&](livefour::error_code ec, livefour::detect_result) {
+            if (ec == asio::error::operation_aborted || ec == client_error::pool_closed) stopped.fetch_add(1);
+            done.fetch_add(1);
+        });
+    }
+    auto work = asio::make_work_guard(ioc);
+    std::thread runner([&] { ioc.run_for(std::chrono::seconds(30)); });
+    // Wait until both connections carry an upload (the emulator holds each reply for 3 s).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (cl.stats().in_use < 2 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto closed_at = std::chrono::steady_clock::now();
+    cl.close();  // from this thread, while the io_context runs on `runner`
+    while (done.load() < 4 && std::chrono::steady_clock::now() < until + std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto took = std::chrono::steady_clock::now() - closed_at;
+    work.reset();
+    ioc.stop();
+    runner.join();
+    CHECK(done.load() == 4);
+    CHECK(stopped.load() == 4);  // none waited for its 3 s reply
+    CHECK(took < std::chrono::seconds(2));
+    auto st = cl.stats();
+    CHECK(st.in_use == 0);
+    CHECK(st.waiters == 0);
+}
+
 TEST_CASE("peak RSS of 64 concurrent TLS uploads: no per-upload body or ciphertext buffer") {
     // An upload in flight over TLS used to hold its body writer's buffer and the records encrypted
     // from it (2 x 256 KiB) until the socket took them. Now the body buffer is the thread's and
