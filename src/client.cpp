@@ -137,10 +137,15 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
     // co_spawned there. Otherwise the connection has no strand and this coroutine awaits them.
     // (if/else, not ?:, around co_await: GCC 12, docs/known-issues.md.)
     const bool hop = self.opts.thread_safe;
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
     for (int attempt = 0;; ++attempt) {
         pool::lease lease;
         if (!self.connections.try_acquire(lease))
             lease = co_await self.connections.acquire(self.opts.timeout.pool_wait);
+        if (stop_requested(cs) && !lease.ec) {
+            self.connections.release(std::move(lease.conn), true);  // unused: as good as before
+            co_return failed(asio::error::operation_aborted);
+        }
         if (lease.ec) {
             if (lease.ec == client_error::pool_wait_timeout)
                 diag.set_client_message("no connection became free within timeouts::pool_wait");
@@ -157,6 +162,7 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
                 ec = co_await asio::co_spawn(slot.conn->strand, std::move(open), asio::use_awaitable);
             else
                 ec = co_await std::move(open);
+            if (stop_requested(cs)) ec = asio::error::operation_aborted;
             if (ec) {
                 slot.release(false);
                 co_return failed(ec);
@@ -184,8 +190,7 @@ asio::awaitable<exchange_result> send(client_impl& self, http::request<Body>& re
         // A cancellation that arrived while no socket operation was pending (between two writes of
         // the connection's strand, or just as the reply completed) still wins: the caller asked for
         // the operation to stop, and the connection's state is no longer known.
-        asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none) {
+        if (stop_requested(cs)) {
             slot.release(false);
             co_return failed(asio::error::operation_aborted);
         }
@@ -230,6 +235,7 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
                                                              const std::function<void(std::uint64_t)>& on_bytes,
                                                              Parse parse) {
     const auto& policy = self.opts.retry;
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
     for (int attempt = 1;; ++attempt) {
         if (attempt > 1) {
             if (auto ec = rewind()) co_return std::tuple{ec, Result{}};
@@ -277,7 +283,7 @@ asio::awaitable<std::tuple<error_code, Result>> with_retries(client_impl& self, 
         diag.add_retry(ec, delay);
         asio::steady_timer backoff(co_await asio::this_coro::executor, delay);
         auto [wait_ec] = co_await backoff.async_wait(use_tuple);
-        if (wait_ec) co_return std::tuple{error_code(asio::error::operation_aborted), Result{}};
+        if (wait_ec || stop_requested(cs)) co_return std::tuple{error_code(asio::error::operation_aborted), Result{}};
     }
 }
 
@@ -393,6 +399,9 @@ asio::awaitable<std::tuple<error_code, Result>> guarded(std::shared_ptr<client_i
         if (deadline.count() > 0) {
             asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
             auto r = co_await (std::move(op) || timer.async_wait(use_tuple));
+            // The timer's branch also completes first when the caller cancels (with operation_aborted).
+            if (r.index() == 1 && std::get<0>(std::get<1>(r)))
+                co_return std::tuple{error_code(asio::error::operation_aborted), Result{}};
             if (r.index() == 1) {
                 diag.set_client_message("operation exceeded timeouts::deadline");
                 co_return std::tuple{error_code(client_error::deadline_exceeded), Result{}};

@@ -67,6 +67,7 @@ bool pool::try_acquire(lease& out) {
 }
 
 asio::awaitable<pool::lease> pool::acquire(std::chrono::milliseconds wait) {
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
     std::vector<connection_ptr> dead;
     std::shared_ptr<waiter> w;
     {
@@ -95,6 +96,17 @@ asio::awaitable<pool::lease> pool::acquire(std::chrono::milliseconds wait) {
         }
     } else {
         std::tie(ec, got) = co_await w->ch.async_receive(use_tuple);
+    }
+    if (stop_requested(cs)) {
+        // Cancelled: whichever branch completed first, this is not a timeout. A slot that was
+        // handed over already goes back (to the next waiter, or idle).
+        if (!timed_out && !ec) {
+            const bool has_conn = got != nullptr;
+            release(std::move(got), has_conn);
+            co_return lease{asio::error::operation_aborted, nullptr};
+        }
+        timed_out = false;
+        ec = asio::error::operation_aborted;
     }
     if (timed_out || ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_cancelled) {
         connection_ptr handed;

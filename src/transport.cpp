@@ -87,15 +87,15 @@ void arm(beast::tcp_stream& s, std::chrono::milliseconds d) {
 /// client_error::stall_timeout; the caller's cancellation is operation_aborted.
 asio::awaitable<error_code> wait_writable(beast::tcp_stream& s, std::chrono::milliseconds stall) {
     auto& sock = s.socket();
-    if (stall.count() <= 0) {
-        auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
-        co_return ec;
-    }
-    auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, cancel_after(stall, use_tuple));
-    if (ec == asio::error::operation_aborted) {
-        asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() == asio::cancellation_type::none) co_return client_error::stall_timeout;
-    }
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    error_code ec;
+    if (stall.count() <= 0)
+        std::tie(ec) = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
+    else
+        std::tie(ec) = co_await sock.async_wait(tcp::socket::wait_write, cancel_after(stall, use_tuple));
+    if (stop_requested(cs)) co_return asio::error::operation_aborted;
+    // Not ours: cancel_after's timer stopped the wait.
+    if (ec == asio::error::operation_aborted) co_return client_error::stall_timeout;
     co_return ec;
 }
 
@@ -135,6 +135,11 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
         co_await asio::this_coro::throw_if_cancelled(false);
     }
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    auto aborted = [&] {
+        diag.set_client_message("cancelled while connecting to " + ep.host);
+        return error_code(asio::error::operation_aborted);
+    };
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
     const auto connect_budget = opts.timeout.connect;
@@ -147,6 +152,8 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     if (connect_budget.count() > 0) {
         asio::steady_timer timer(ex, connect_budget);
         auto r = co_await (resolver.async_resolve(ep.host, ep.port, use_tuple) || timer.async_wait(use_tuple));
+        // Cancelled, either branch may complete first (with operation_aborted): not a timeout.
+        if (stop_requested(cs)) co_return aborted();
         if (r.index() == 1) {
             diag.set_client_message("resolving " + ep.host + " timed out");
             co_return client_error::resolve_timeout;
@@ -159,6 +166,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         results = std::move(res);
     } else {
         auto [ec, res] = co_await resolver.async_resolve(ep.host, ep.port, use_tuple);
+        if (stop_requested(cs)) co_return aborted();
         if (ec) {
             diag.set_client_message("resolving " + ep.host + ": " + ec.message());
             co_return ec;
@@ -174,6 +182,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     }
     {
         auto [ec, endpoint] = co_await lowest.async_connect(results, use_tuple);
+        if (stop_requested(cs)) co_return aborted();
         if (ec) {
             diag.set_client_message("connecting to " + ep.host + ":" + ep.port + ": " +
                                     (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
@@ -202,6 +211,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         sessions.offer(ssl);
         arm(lowest, opts.timeout.handshake);
         auto [ec] = co_await c.tls->async_handshake(use_tuple);
+        if (stop_requested(cs)) co_return aborted();
         if (ec) {
             if (is_tls_verify_failure(ec)) {
                 long v = SSL_get_verify_result(ssl);
@@ -230,7 +240,12 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
         co_await asio::this_coro::throw_if_cancelled(false);
     }
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
     exchange_result r;
+    auto aborted = [&r] {
+        r.ec = asio::error::operation_aborted;
+        return std::move(r);
+    };
     const auto stall = opts.timeout.stall;
 
     // Header bytes are not body progress; measure the header once (it is small).
@@ -262,6 +277,8 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         }
         arm(lowest, stall);
         auto [ec, n] = co_await http::async_write_some(stream, sr, use_tuple);
+        // A write the kernel took at once completes through a posted handler, whatever arrived meanwhile.
+        if (stop_requested(cs)) co_return aborted();
         if (ec) {
             r.ec = phase_error(ec, client_error::stall_timeout);
             co_return r;
@@ -336,6 +353,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& low
         // 16 KiB: one TLS record per read anyway, and responses are small.
         const std::size_t want = std::min<std::size_t>(16 * 1024, framing_limit - buffer.size());
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(want), use_tuple);
+        if (stop_requested(cs)) co_return aborted();
         buffer.commit(n);
         total_read += n;
         if (n > 0) r.response_started = true;

@@ -12,6 +12,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -37,6 +38,16 @@ using tcp = asio::ip::tcp;
 
 /// The awaitable completion token used throughout: errors come back as values, never as exceptions.
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Whether the calling coroutine has recorded a cancellation. Every coroutine of an operation asks
+/// after each co_await, whatever that await returned: a cancellation that arrives while no
+/// cancellable operation is pending (the previous one's completion already queued, or between two
+/// operations) is recorded in the coroutine's cancellation state and reaches no socket, so nothing
+/// else would ever act on it — an upload would run on to its end (docs/reference.md,
+/// "Cancellation").
+inline bool stop_requested(const asio::cancellation_state& cs) noexcept {
+    return cs.cancelled() != asio::cancellation_type::none;
+}
 
 /// Builds the client's TLS context from the options: TLS >= 1.2, peer verification, system store
 /// or the given CA file. Throws system_error on an unreadable CA file.
