@@ -1,7 +1,5 @@
 #include "endpoint.hpp"
 
-#include <livefour/options.hpp>
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -72,30 +70,3 @@ error_code parse_endpoint(std::string_view url, bool allow_http, endpoint_info& 
 }
 
 }  // namespace livefour::detail
-
-namespace livefour {
-
-error_code validate(const client_options& opts) {
-    detail::endpoint_info info;
-    std::string why;
-    if (auto ec = detail::parse_endpoint(opts.endpoint, opts.allow_insecure_http, info, why)) return ec;
-    if (opts.creds.appid.empty() || opts.creds.secret_id.empty() || opts.creds.secret_key.empty())
-        return client_error::missing_credentials;
-    using namespace std::chrono;
-    if (opts.signing.validity <= seconds{0} || opts.signing.validity > hours{24 * 90})
-        return client_error::invalid_signature_validity;
-    if (opts.write_buffer_size < 16 * 1024 || opts.write_buffer_size > 4 * 1024 * 1024)
-        return client_error::invalid_argument;
-    // The User-Agent goes into every request header verbatim: visible ASCII and spaces only (no
-    // CR/LF header injection), and short, so that a request header always fits the TLS stream's
-    // single write together with the body writer's largest buffer (see tls_stream.hpp).
-    if (opts.user_agent.size() > 1024 ||
-        !std::all_of(opts.user_agent.begin(), opts.user_agent.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
-        return client_error::invalid_argument;
-    if (auto ec = validate(opts.retry)) return ec;
-    if (opts.pool.max_connections == 0 || opts.max_response_bytes == 0 || opts.max_header_bytes == 0)
-        return client_error::invalid_argument;
-    return {};
-}
-
-}  // namespace livefour

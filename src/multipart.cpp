@@ -1,6 +1,10 @@
 // livefour — multipart/form-data forms and their streaming encoder.
 #include <livefour/detail/multipart_body.hpp>
 #include <livefour/multipart.hpp>
+#include <livefour/options.hpp>
+
+#include "encoding.hpp"
+#include "source.hpp"
 
 #include <openssl/rand.h>
 
@@ -23,57 +27,18 @@
 namespace livefour {
 namespace detail {
 
-namespace {
-
-/// An open file descriptor, closed by its owner. The prepared form that owns it is shared
-/// between copies of a multipart_form (pread has no file position, so sharing is safe).
-struct file_handle {
-    int fd = -1;
-    file_handle() noexcept = default;
-    explicit file_handle(int f) noexcept : fd(f) {}
-    file_handle(file_handle&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-    file_handle& operator=(file_handle&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd = std::exchange(o.fd, -1);
-        }
-        return *this;
-    }
-    ~file_handle() { reset(); }
-    void reset() noexcept {
-        if (fd >= 0) ::close(std::exchange(fd, -1));
-    }
-};
-
-std::string errno_text(int e) { return std::generic_category().message(e); }
-
-/// The calling thread's encoder buffer (see encode_into_thread_buffer). Grows, never shrinks: its
-/// size is bounded by the largest write_buffer_size (4 MiB) and it lives as long as the thread.
-char* thread_buffer(std::size_t cap) {
-    thread_local std::unique_ptr<char[]> buf;
-    thread_local std::size_t size = 0;
-    if (size < cap) {
-        buf = std::make_unique_for_overwrite<char[]>(cap);
-        size = cap;
-    }
-    return buf.get();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 /// What `prepare()` captured for one part. prepare() runs for every request, so a text field
 /// costs no allocation of its own: its header and value live in prepared_form::text, and its
 /// name, for error messages, is usually short enough for std::string's inline buffer.
 struct prepared_part {
-    enum class kind : unsigned char { text, bytes, file, custom };
     std::string name;
     std::string path;                          // file parts: for error messages
     std::size_t head_begin = 0, head_end = 0;  // in prepared_form::text; a text field's value included
-    kind k = kind::text;
-    std::shared_ptr<const std::string> bytes;  // memory source
-    file_handle file;
-    std::shared_ptr<byte_source> custom;
-    std::optional<std::uint64_t> size;  // body bytes after the head; nullopt only for an unsized custom source
+    bool text = true;                          // a text field (its value went out with the head)
+    source_reader source;                      // a file part's bytes
+    std::optional<std::uint64_t> size;         // body bytes after the head; nullopt only for an unsized custom source
 
     /// "part 'name'", plus " (path)" for a file: how error_detail() names the part.
     std::string label() const {
@@ -108,8 +73,6 @@ struct multipart_access {
     static error_code fail(multipart_form& f, error_code ec, std::string detail) {
         return f.fail(ec, std::move(detail));
     }
-    static const std::shared_ptr<byte_source>& custom(const body_source& s) { return s.custom_; }
-    static const std::shared_ptr<const std::string>& bytes(const body_source& s) { return s.bytes_; }
 };
 
 }  // namespace detail
@@ -179,9 +142,6 @@ body_source body_source::custom(std::shared_ptr<byte_source> src, std::string fi
 // the form
 
 namespace {
-
-constexpr std::size_t min_buffer = 16 * 1024;
-constexpr std::size_t max_buffer = 4 * 1024 * 1024;
 
 /// Bumped in a forked child (pthread_atfork): every thread's block of random bytes is then stale,
 /// so a child never replays the boundaries its parent is about to use.
@@ -344,45 +304,17 @@ error_code multipart_form::prepare() {
             text.append("; filename=");
             append_quoted(text, src.filename());
             text.append("\r\nContent-Type: ").append(src.content_type()).append("\r\n\r\n");
-            if (src.is_file()) {
-                const auto& path = *src.path();
-                pp.path = path.native();
-                pp.k = prepared_part::kind::file;
-                // O_NONBLOCK: opening a FIFO must not hang; it is rejected below anyway.
-                const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0) {
-                    const int e = errno;
-                    return fail(e == ENOENT ? client_error::file_not_found : client_error::file_unreadable,
-                                pp.label() + ": open: " + detail::errno_text(e));
-                }
-                pp.file = detail::file_handle(fd);
-                struct stat sb {};
-                if (::fstat(fd, &sb) != 0)
-                    return fail(client_error::file_unreadable, pp.label() + ": fstat: " + detail::errno_text(errno));
-                if (!S_ISREG(sb.st_mode))
-                    return fail(client_error::file_unreadable, pp.label() + ": not a regular file");
-                pp.size = static_cast<std::uint64_t>(sb.st_size);
-            } else if (const auto& bytes = detail::multipart_access::bytes(src)) {
+            if (const auto& bytes = detail::body_source_access::bytes(src)) {
                 // Cheap insurance for what we hold in memory; files are not scanned (random
                 // boundaries make a collision a 2^-190 event).
                 if (bytes->find(delimiter) != std::string::npos)
                     return fail(client_error::invalid_argument, pp.label() + ": contains the boundary");
-                pp.k = prepared_part::kind::bytes;
-                pp.bytes = bytes;
-                pp.size = bytes->size();
-            } else {
-                pp.k = prepared_part::kind::custom;
-                pp.custom = detail::multipart_access::custom(src);
-                if (!pp.custom)
-                    return fail(client_error::invalid_argument,
-                                pp.label() + ": no source (empty body_source or null byte_source)");
-                if (custom_read_) {
-                    error_code ec;
-                    pp.custom->rewind(ec);
-                    if (ec) return fail(client_error::source_failed, pp.label() + ": rewind: " + ec.message());
-                }
-                pp.size = pp.custom->size();
             }
+            if (src.is_file()) pp.path = src.path()->native();
+            pp.text = false;
+            std::string why;
+            if (auto ec = pp.source.open(src, custom_read_, why)) return fail(ec, pp.label() + ": " + why);
+            pp.size = pp.source.size();
         }
         pp.head_end = text.size();
 
@@ -432,23 +364,17 @@ void multipart_encoder::start(error_code& ec) {
     }
     st->armed = false;
     state_ = st;
-    cap_ = std::clamp(form_->write_buffer_size, min_buffer, max_buffer);
+    cap_ = std::clamp(form_->write_buffer_size, min_write_buffer_size, max_write_buffer_size);
     if (state_->length && *state_->length < cap_) cap_ = static_cast<std::size_t>(*state_->length);
     // A file that changed since prepare() fails here, before the header goes out. A body that fits
     // the first buffer needs no fstat: the first next() reads every file to its end (and one byte
     // past it) before Beast sends the header with that buffer, so a change fails there just as early.
     const bool one_buffer = state_->length && *state_->length <= cap_;
     for (const auto& p : state_->parts) {
-        if (one_buffer || p.k != prepared_part::kind::file) continue;
-        struct stat sb {};
-        if (::fstat(p.file.fd, &sb) != 0) {
-            ec = fail(client_error::file_unreadable, p.label() + ": fstat: " + errno_text(errno));
-            return;
-        }
-        if (static_cast<std::uint64_t>(sb.st_size) != *p.size) {
-            ec = fail(client_error::file_changed_size, p.label() + ": size changed from " + std::to_string(*p.size) +
-                                                           " to " + std::to_string(sb.st_size) +
-                                                           " bytes since prepare()");
+        if (one_buffer || p.text) continue;
+        std::string why;
+        if (auto e = p.source.check_size(why)) {
+            ec = fail(e, p.label() + ": " + why);
             return;
         }
     }
@@ -474,7 +400,7 @@ std::span<const char> multipart_encoder::next(error_code& ec) {
         return {};
     }
     // Borrowed again on every call: another encoder on this thread may have grown it meanwhile.
-    if (thread_buffer_) out_ = thread_buffer(cap_);
+    if (thread_buffer_) out_ = thread_body_buffer(cap_);
     std::size_t n = 0;
     while (n < cap_ && phase_ != phase::done) {
         if (auto e = step(n)) {
@@ -525,83 +451,27 @@ error_code multipart_encoder::step(std::size_t& n) {
 
 error_code multipart_encoder::body_step(std::size_t& n) {
     auto& p = state_->parts[part_];
-    auto finish = [&] {
-        phase_ = phase::tail;
-        off_ = 0;
-    };
-    auto changed = [&](const char* how) {
-        return fail(client_error::file_changed_size,
-                    p.label() + ": " + how + " than the " + std::to_string(*p.size) + " bytes it had at prepare()");
-    };
-    char* out = out_ + n;
-    const std::size_t room = cap_ - n;
-
-    switch (p.k) {
-    case prepared_part::kind::text:  // the value went out with the head
-        finish();
-        return {};
-
-    case prepared_part::kind::bytes:
-        if (copy_from(*p.bytes, n)) finish();
-        return {};
-
-    case prepared_part::kind::file: {
-        if (off_ == *p.size) {
-            // Probe one byte past the end: a file that grew must not be cut silently.
-            char probe;
-            ssize_t r;
-            do r = ::pread(p.file.fd, &probe, 1, static_cast<off_t>(off_));
-            while (r < 0 && errno == EINTR);
-            if (r < 0) return fail(client_error::file_unreadable, p.label() + ": read: " + errno_text(errno));
-            if (r > 0) return changed("longer");
-            finish();
-            return {};
-        }
-        const std::uint64_t left = *p.size - off_;
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(room, left));
-        // When the rest fits with a byte to spare, that byte is the probe: one pread instead of two
-        // for the end of every file (and the whole of a small one). It lands in buffer space that
-        // the part's closing CRLF overwrites.
-        const bool probe_too = left < room;
-        const ssize_t r = ::pread(p.file.fd, out, want + (probe_too ? 1 : 0), static_cast<off_t>(off_));
-        if (r < 0) {
-            if (errno == EINTR) return {};
-            return fail(client_error::file_unreadable, p.label() + ": read: " + errno_text(errno));
-        }
-        if (r == 0) return changed("shorter");
-        if (static_cast<std::size_t>(r) > want) return changed("longer");
-        n += static_cast<std::size_t>(r);
-        off_ += static_cast<std::uint64_t>(r);
-        if (probe_too && off_ == *p.size) finish();  // read to the end, and nothing past it
-        return {};
+    if (!p.text) {
+        if (p.source.is_custom() && p.source.offset() == 0) multipart_access::note_custom_read(*form_);
+        std::size_t got = 0;
+        std::string why;
+        if (auto ec = p.source.read(std::span<char>(out_ + n, cap_ - n), got, why))
+            return fail(ec, p.label() + ": " + why);
+        n += got;
+        if (!p.source.ended()) return {};
     }
-
-    case prepared_part::kind::custom: {
-        if (off_ == 0) multipart_access::note_custom_read(*form_);
-        error_code ec;
-        if (p.size && off_ == *p.size) {
-            char probe;
-            const auto r = p.custom->read(std::span<char>(&probe, 1), ec);
-            if (ec) return fail(client_error::source_failed, p.label() + ": read: " + ec.message());
-            if (r > 0) return changed("longer");
-            finish();
-            return {};
-        }
-        const auto want = p.size ? static_cast<std::size_t>(std::min<std::uint64_t>(room, *p.size - off_)) : room;
-        const auto r = p.custom->read(std::span<char>(out, want), ec);
-        if (ec) return fail(client_error::source_failed, p.label() + ": read: " + ec.message());
-        if (r > want) return fail(client_error::source_failed, p.label() + ": read() returned more than asked");
-        if (r == 0) {
-            if (p.size) return changed("shorter");
-            finish();
-            return {};
-        }
-        n += r;
-        off_ += r;
-        return {};
-    }
-    }
+    // The part's bytes are all out (a text field's value went out with the head).
+    phase_ = phase::tail;
+    off_ = 0;
     return {};
+}
+
+std::optional<std::uint64_t> prepared_part_size(const multipart_form& form, std::string_view name) {
+    const auto& st = multipart_access::state(form);
+    if (!st) return std::nullopt;
+    for (const auto& p : st->parts)
+        if (p.name == name) return p.size;
+    return std::nullopt;
 }
 
 void encode_into_thread_buffer(multipart_form& form, bool on) noexcept {

@@ -18,10 +18,8 @@ bool pool::alive(pooled_connection& c) const {
     auto& sock = c.conn.lowest().socket();
     if (!sock.is_open()) return false;
     char byte;
-    ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;
-    if (n > 0) return false;
-    return errno == EAGAIN || errno == EWOULDBLOCK;
+    const ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 bool pool::take_locked(lease& out, std::vector<connection_ptr>& dead) {
@@ -145,7 +143,6 @@ void pool::release(connection_ptr c, bool reusable) {
         if (stats_.in_use) --stats_.in_use;
         if (c && reusable && !closed_) {
             c->conn.last_used = std::chrono::steady_clock::now();
-            c->fresh = false;
         } else if (c) {
             to_close = std::move(c);
         }

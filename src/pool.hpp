@@ -3,9 +3,11 @@
 // waiters through concurrent channels so no I/O object is ever touched by two threads at once.
 #pragma once
 
+#include "strand.hpp"
 #include "transport.hpp"
 
-#include <livefour/client.hpp>
+#include <livefour/options.hpp>
+#include <livefour/pool_stats.hpp>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,18 +20,6 @@
 
 namespace livefour::detail {
 
-/// A strand on `ex`, type-erased. On an io_context's own executor (the common case) the strand is
-/// built on that concrete type: a strand asks its inner executor for its allocator on every
-/// handler it runs, and through `any_io_executor` that query heap-allocates a
-/// `std::allocator<void>` — about 40 allocations per small request (callgrind; scenario 3 in
-/// docs/benchmarks.md). Any other executor gets a strand on the erased one, as before. Without
-/// `thread_safe` (client_options) `ex` itself: the caller runs it on one thread at a time.
-inline asio::any_io_executor make_strand_executor(const asio::any_io_executor& ex, bool thread_safe) {
-    if (!thread_safe) return ex;
-    if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
-    return asio::make_strand(ex);
-}
-
 /// A pooled connection: the connection plus the strand all of its I/O runs on. Operations hop to
 /// this strand for every exchange, so Beast's stream timer (bound to the stream's executor) never
 /// races the exchange that uses it, however many threads run the io_context. Without
@@ -39,7 +29,6 @@ struct pooled_connection {
         : strand(make_strand_executor(ex, thread_safe)), conn(strand, ctx) {}
     asio::any_io_executor strand;  ///< a strand, or the client's executor (make_strand_executor)
     connection conn;
-    bool fresh = true;  ///< never carried a complete exchange yet
 };
 
 using connection_ptr = std::unique_ptr<pooled_connection>;

@@ -192,17 +192,28 @@ std::string header_value(std::string_view key, const std::string& plain) {
 
 }  // namespace
 
+error_code signer::check(const credentials& creds, const signer_options& opts, const char** why) noexcept {
+    auto bad = [why](client_error e, const char* text) {
+        if (why) *why = text;
+        return error_code(e);
+    };
+    if (creds.appid.empty()) return bad(client_error::missing_credentials, "livefour::signer: appid is empty");
+    if (creds.secret_id.empty()) return bad(client_error::missing_credentials, "livefour::signer: secret_id is empty");
+    if (creds.secret_key.empty())
+        return bad(client_error::missing_credentials, "livefour::signer: secret_key is empty");
+    if (!safe_identifier(creds.appid) || !safe_identifier(creds.secret_id) || !safe_identifier(creds.bucket))
+        return bad(client_error::invalid_field,
+                   "livefour::signer: appid, secret_id or bucket contains '&', '=' or a control character");
+    if (opts.validity < std::chrono::seconds{1} || opts.validity > max_signature_validity)
+        return bad(client_error::invalid_signature_validity, "livefour::signer: validity must be 1 s to 90 days");
+    return {};
+}
+
 signer::signer(credentials creds, signer_options opts)
     : creds_(std::move(creds)), validity_(opts.validity), margin_(opts.refresh_margin), clock_(std::move(opts.clock)),
       random_(std::move(opts.random)) {
-    if (creds_.appid.empty()) fail(client_error::missing_credentials, "livefour::signer: appid is empty");
-    if (creds_.secret_id.empty()) fail(client_error::missing_credentials, "livefour::signer: secret_id is empty");
-    if (creds_.secret_key.empty()) fail(client_error::missing_credentials, "livefour::signer: secret_key is empty");
-    if (!safe_identifier(creds_.appid) || !safe_identifier(creds_.secret_id) || !safe_identifier(creds_.bucket))
-        fail(client_error::invalid_field,
-             "livefour::signer: appid, secret_id or bucket contains '&', '=' or a control character");
-    if (validity_ < std::chrono::seconds{1} || validity_ > max_signature_validity)
-        fail(client_error::invalid_signature_validity, "livefour::signer: validity must be 1 s to 90 days");
+    const char* why = nullptr;
+    if (auto ec = check(creds_, opts, &why)) fail(static_cast<client_error>(ec.value()), why);
     margin_ = std::clamp(margin_, std::chrono::seconds{0}, validity_ - std::chrono::seconds{1});
 }
 

@@ -3,18 +3,16 @@
 // serializer/parser and the TLS stream's operations.
 #include "transport.hpp"
 
+#include "classify.hpp"
+
 #include <livefour/cancel_after.hpp>
-#include <livefour/detail/multipart_body.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/beast/core/read_size.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <sstream>
 
 namespace livefour::detail {
 
@@ -105,11 +103,6 @@ error_code phase_error(const error_code& ec, client_error on_timeout) {
     return ec;
 }
 
-bool is_tls_verify_failure(const error_code& ec) {
-    return ec.category() == asio::error::get_ssl_category() &&
-           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
-}
-
 error_code classify_verify_result(long v) {
     switch (v) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
@@ -128,10 +121,10 @@ error_code classify_verify_result(long v) {
 
 }  // namespace
 
-asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            tls_session_cache& sessions, diagnostics& diag, bool spawned) {
+asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const transport_options& opts,
+                                            tls_session_cache& sessions, diagnostics& diag, bool thread_safe) {
     // Spawned onto the connection's strand: let every cancellation type through (see exchange()).
-    if (spawned) {
+    if (thread_safe) {
         co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
         co_await asio::this_coro::throw_if_cancelled(false);
     }
@@ -142,7 +135,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     };
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
-    const auto connect_budget = opts.timeout.connect;
+    const auto connect_budget = opts.connect;
 
     // Resolution runs on Asio's private resolver thread and cannot be bounded by tcp_stream's
     // timer, so race it against one of our own.
@@ -198,8 +191,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
             diag.set_client_message("cannot set SNI host name");
             co_return client_error::tls_verification_failed;
         }
-        const bool verify = opts.tls.verify_peer || opts.tls.context;
-        if (verify) {
+        if (opts.verify_peer) {
             // Checked by OpenSSL during chain verification, so the verify result names the cause.
             int ok = ep.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep.host.c_str())
                                    : SSL_set1_host(ssl, ep.host.c_str());
@@ -209,7 +201,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
             }
         }
         sessions.offer(ssl);
-        arm(lowest, opts.timeout.handshake);
+        arm(lowest, opts.handshake);
         auto [ec] = co_await c.tls->async_handshake(use_tuple);
         if (stop_requested(cs)) co_return aborted();
         if (ec) {
@@ -229,170 +221,61 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     co_return error_code{};
 }
 
-template <class Stream, class Body>
-asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
-                                          http::request<Body>& req, const client_options& opts,
-                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool spawned) {
+namespace {
+
+/// The stall bound and buffer care of one exchange on a connection (run_exchange's Io).
+template <class Stream>
+class connection_io {
+public:
+    connection_io(Stream& s, connection& c, std::chrono::milliseconds stall)
+        : stream_(s), lowest_(c.lowest()), buffer_(c.buffer), stall_(stall) {
+        // An upload in flight holds only its ciphertext, not the last reply's read buffer.
+        if constexpr (is_tls) stream_.shrink_buffers();
+    }
+    void arm() { detail::arm(lowest_, stall_); }
+    asio::awaitable<error_code> wait_writable() { return detail::wait_writable(lowest_, stall_); }
+    void after_write() {
+        // Frees what a write the kernel did not take at once (finished asynchronously) left behind.
+        if constexpr (is_tls) stream_.shrink_buffers();
+    }
+    void after_response() {
+        lowest_.expires_never();
+        // An idle pooled connection keeps no read buffers (about 33 KiB per connection otherwise,
+        // which is most of what a connection costs besides OpenSSL's own state).
+        if (buffer_.size() == 0) buffer_.shrink_to_fit();
+        if constexpr (is_tls) stream_.shrink_buffers();
+    }
+
+private:
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+    Stream& stream_;
+    beast::tcp_stream& lowest_;
+    beast::flat_buffer& buffer_;
+    std::chrono::milliseconds stall_;
+};
+
+template <class Stream>
+asio::awaitable<exchange_result> exchange_on(Stream& stream, connection& c, request_type& req,
+                                             const transport_options& opts,
+                                             const std::function<void(std::uint64_t)>& on_body_bytes) {
+    exchange_algo algo(req, c.buffer, opts.limits, std::is_same_v<Stream, tls_stream>, on_body_bytes);
+    connection_io<Stream> io(stream, c, opts.stall);
+    co_return co_await run_exchange(stream, io, algo);
+}
+
+}  // namespace
+
+asio::awaitable<exchange_result> exchange(connection& c, request_type& req, const transport_options& opts,
+                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool thread_safe) {
     // Spawned onto the connection's strand, this coroutine starts with Asio's terminal-only
     // cancellation filter, which would swallow the partial and total requests the caller's
-    // operation forwards. (Here rather than in a wrapper coroutine: one frame less per request.)
-    if (spawned) {
+    // operation forwards.
+    if (thread_safe) {
         co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
         co_await asio::this_coro::throw_if_cancelled(false);
     }
-    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
-    exchange_result r;
-    auto aborted = [&r] {
-        r.ec = asio::error::operation_aborted;
-        return std::move(r);
-    };
-    const auto stall = opts.timeout.stall;
-
-    // Header bytes are not body progress; measure the header once (it is small).
-    std::uint64_t header_left = 0;
-    if (on_body_bytes) {
-        std::ostringstream os;
-        os << req.base();
-        header_left = os.str().size();
-    }
-
-    // Over TLS the body writer needs no buffer of its own: the stream encrypts each buffer before
-    // its write's initiation returns (see encode_into_thread_buffer). Nor does the stream need
-    // its read buffer until the response comes.
-    if constexpr (std::is_same_v<Body, multipart_body>)
-        if (req.body()) encode_into_thread_buffer(*req.body(), std::is_same_v<Stream, tls_stream>);
-    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
-    http::request_serializer<Body> sr{req};
-    for (bool first = true; !sr.is_done(); first = false) {
-        if constexpr (std::is_same_v<Stream, tls_stream>) {
-            // Produce and encrypt the next buffer only once the socket can take it: the records
-            // then leave in the write that follows and the ciphertext buffer is freed at once,
-            // instead of waiting, full, for a slow peer. With many concurrent uploads, only the
-            // few being encrypted hold a ciphertext buffer (docs/benchmarks.md, scenario 4).
-            if (!first)
-                if (auto ec = co_await wait_writable(lowest, stall)) {
-                    r.ec = ec;
-                    co_return r;
-                }
-        }
-        arm(lowest, stall);
-        auto [ec, n] = co_await http::async_write_some(stream, sr, use_tuple);
-        // A write the kernel took at once completes through a posted handler, whatever arrived meanwhile.
-        if (stop_requested(cs)) co_return aborted();
-        if (ec) {
-            r.ec = phase_error(ec, client_error::stall_timeout);
-            co_return r;
-        }
-        // Frees what a write the kernel did not take at once (finished asynchronously) left behind.
-        if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
-        if (on_body_bytes) {
-            std::uint64_t body = n;
-            if (header_left) {
-                auto h = std::min<std::uint64_t>(header_left, n);
-                header_left -= h;
-                body -= h;
-            }
-            if (body) on_body_bytes(body);
-        }
-    }
-    r.request_fully_sent = true;
-
-    std::optional<http::response_parser<http::string_body>> parser;
-    auto fresh_parser = [&] {
-        parser.emplace();
-        parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts.max_header_bytes, UINT32_MAX)));
-        parser->body_limit(opts.max_response_bytes);
-        parser->eager(true);  // one put() parses all that is buffered, header and body
-    };
-    fresh_parser();
-    auto read_failure = [](const error_code& ec) -> error_code {
-        if (ec == http::error::body_limit) return client_error::response_too_large;
-        if (ec == http::error::header_limit) return client_error::header_too_large;
-        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == ssl::error::stream_truncated ||
-            ec == http::error::partial_message)
-            return client_error::connection_closed;
-        return phase_error(ec, client_error::stall_timeout);
-    };
-    // Not http::async_read_some: it reads on until the parser makes progress — a whole header —
-    // so a header arriving byte by byte would never re-arm the stall timer. Every transport read
-    // that brings bytes is progress (timeouts::stall), so the timer is re-armed per read here.
-    const std::size_t framing_limit = opts.max_header_bytes + 64 * 1024;
-    // Chunk framing may cost several bytes per body byte (1-byte chunks): generous, but finite.
-    const std::uint64_t total_limit =
-        static_cast<std::uint64_t>(opts.max_header_bytes) + 8ull * opts.max_response_bytes + 64 * 1024;
-    std::uint64_t total_read = 0;
-    for (;;) {
-        if (buffer.size() != 0) {
-            error_code pec;
-            const std::size_t used = parser->put(buffer.data(), pec);
-            buffer.consume(used);
-            if (pec && pec != http::error::need_more) {
-                r.ec = read_failure(pec);
-                co_return r;
-            }
-            if (parser->is_done()) {
-                // An interim 1xx (e.g. an unsolicited 100 Continue) is not the answer: read on.
-                if (parser->get().result_int() / 100 != 1) break;
-                fresh_parser();
-                continue;
-            }
-            if (!pec && used != 0) continue;  // more of the buffer may parse now
-        }
-        // Beast bounds the header and the body, not chunk-size lines, chunk extensions or
-        // trailers: bound what may wait unparsed, and what one response may cost in all, so that
-        // a hostile server cannot make us buffer without end (found by test/fuzz).
-        if (buffer.size() >= framing_limit) {
-            r.ec = client_error::header_too_large;
-            co_return r;
-        }
-        if (total_read > total_limit) {
-            r.ec = client_error::response_too_large;
-            co_return r;
-        }
-        arm(lowest, stall);
-        // 16 KiB: one TLS record per read anyway, and responses are small.
-        const std::size_t want = std::min<std::size_t>(16 * 1024, framing_limit - buffer.size());
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(want), use_tuple);
-        if (stop_requested(cs)) co_return aborted();
-        buffer.commit(n);
-        total_read += n;
-        if (n > 0) r.response_started = true;
-        if (ec == asio::error::eof && parser->got_some()) {
-            // A response delimited by the close (no length, not chunked) ends here; else truncated.
-            error_code eof_ec;
-            parser->put_eof(eof_ec);
-            if (!eof_ec && parser->is_done()) break;
-            r.ec = client_error::connection_closed;
-            co_return r;
-        }
-        if (ec) {
-            r.ec = read_failure(ec);
-            co_return r;
-        }
-    }
-    lowest.expires_never();
-    // An idle pooled connection keeps no read buffers (about 33 KiB per connection otherwise,
-    // which is most of what a connection costs besides OpenSSL's own state).
-    if (buffer.size() == 0) buffer.shrink_to_fit();
-    if constexpr (std::is_same_v<Stream, tls_stream>) stream.shrink_buffers();
-    auto& res = parser->get();
-    r.status = res.result_int();
-    r.keep_alive = res.keep_alive();
-    r.body = std::move(res.body());
-    co_return r;
+    if (c.tls) co_return co_await exchange_on(*c.tls, c, req, opts, on_body_bytes);
+    co_return co_await exchange_on(*c.plain, c, req, opts, on_body_bytes);
 }
-
-template asio::awaitable<exchange_result> exchange<tls_stream, multipart_body>(
-    tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&, bool);
-template asio::awaitable<exchange_result> exchange<beast::tcp_stream, multipart_body>(
-    beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<multipart_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&, bool);
-template asio::awaitable<exchange_result> exchange<tls_stream, http::string_body>(
-    tls_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<http::string_body>&, const client_options&,
-    const std::function<void(std::uint64_t)>&, bool);
-template asio::awaitable<exchange_result> exchange<beast::tcp_stream, http::string_body>(
-    beast::tcp_stream&, beast::tcp_stream&, beast::flat_buffer&, http::request<http::string_body>&,
-    const client_options&, const std::function<void(std::uint64_t)>&, bool);
 
 }  // namespace livefour::detail

@@ -1,9 +1,10 @@
 // Internal: one HTTP/1.1 connection (TLS or plain), how it is opened, and one request/response
-// exchange on it with per-phase timeouts. Included by src/client.cpp and src/pool.*; Beast's
-// serializer/parser and the TLS stream's operations are instantiated only in src/transport.cpp.
+// exchange on it with per-phase timeouts. Beast's serializer/parser and the TLS stream's
+// operations are instantiated only in src/transport.cpp and src/exchange.cpp.
 #pragma once
 
 #include "endpoint.hpp"
+#include "exchange.hpp"
 #include "tls_stream.hpp"
 
 #include <livefour/diagnostics.hpp>
@@ -83,36 +84,31 @@ struct connection {
     std::optional<tls_stream> tls;  ///< see tls_stream.hpp: large socket writes, OpenSSL driven directly
     beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point last_used{};
-    std::uint64_t requests = 0;   ///< completed exchanges on this connection
     bool resumed = false;         ///< the TLS handshake resumed a cached session
     bool session_stored = false;  ///< this connection's session went to the cache already
 };
 
-/// Resolve + connect (timeouts::connect) and TLS handshake (timeouts::handshake) with SNI and
-/// host-name verification. `spawned`: see exchange().
-asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const client_options& opts,
-                                            tls_session_cache& sessions, diagnostics& diag, bool spawned);
-
-/// Outcome of one exchange, with what a retry policy needs to know (spec §6).
-struct exchange_result {
-    error_code ec;
-    int status = 0;
-    std::string body;
-    bool keep_alive = false;
-    bool request_fully_sent = false;  ///< every byte of the request went out
-    bool response_started = false;    ///< at least one response byte arrived
-    bool connection_reused = false;   ///< ran on a kept-alive connection from the pool
+/// What the transport needs to know, and no more: bounds and limits, nothing of a protocol.
+struct transport_options {
+    std::chrono::milliseconds connect{std::chrono::seconds{10}};    ///< resolve + connect (0: none)
+    std::chrono::milliseconds handshake{std::chrono::seconds{10}};  ///< TLS handshake (0: none)
+    std::chrono::milliseconds stall{std::chrono::seconds{30}};      ///< no progress (0: none)
+    bool verify_peer = true;  ///< check the peer's name (the chain is the TLS context's business)
+    exchange_limits limits;
 };
 
-/// Streams `req` and reads the response into a bounded string body. The stall timeout is re-armed
-/// on every write and read. `on_body_bytes` receives body bytes sent per write. `spawned`: it runs
-/// as its own coroutine on the connection's strand, where Asio's default filter would pass only
-/// terminal cancellation, so it lets every type through (like open_connection). Awaited in the
-/// operation's own coroutine (client_options::thread_safe off) it keeps that coroutine's state:
-/// a reset would also forget a cancellation already received.
-template <class Stream, class Body>
-asio::awaitable<exchange_result> exchange(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
-                                          http::request<Body>& req, const client_options& opts,
-                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool spawned);
+/// Resolve + connect (transport_options::connect) and TLS handshake (::handshake) with SNI and
+/// host-name verification. `thread_safe` (client_options): this coroutine was co_spawned onto the
+/// connection's strand, where Asio's default filter would pass only terminal cancellation, so it
+/// lets every type through. Awaited in the operation's own coroutine it keeps that coroutine's
+/// state: a reset would also forget a cancellation already received.
+asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const transport_options& opts,
+                                            tls_session_cache& sessions, diagnostics& diag, bool thread_safe);
+
+/// Sends `req` (prepared) on the open connection `c` and reads the reply (exchange.hpp), with
+/// the stall bound re-armed on every step. `on_body_bytes` receives body bytes sent per write.
+/// `thread_safe`: as for open_connection().
+asio::awaitable<exchange_result> exchange(connection& c, request_type& req, const transport_options& opts,
+                                          const std::function<void(std::uint64_t)>& on_body_bytes, bool thread_safe);
 
 }  // namespace livefour::detail

@@ -24,6 +24,24 @@ public:
         std::chrono::milliseconds delay{0};
     };
 
+    /// One exchange the operation started, in order, whatever became of it.
+    struct attempt_record {
+        /// Why this exchange was started.
+        enum class kind : unsigned char {
+            first,             ///< the operation's first attempt
+            retry,             ///< a retry after a failed attempt and its backoff
+            keepalive_resend,  ///< at once, on a new connection: the reused one was found closed
+                               ///< by the server before any reply byte (the keep-alive race)
+        };
+        int attempt = 1;                  ///< the retry loop's attempt number (a resend keeps it)
+        kind why = kind::first;           ///< why it was started
+        error_code error;                 ///< how it ended (success: clear)
+        int http_status = 0;              ///< the reply's status, 0 without a reply
+        bool connection_reused = false;   ///< it ran on a kept-alive connection from the pool
+        bool request_fully_sent = false;  ///< every request byte went out
+        bool response_started = false;    ///< a reply byte arrived
+    };
+
     /// HTTP status of the response; 0 when no response was received.
     int http_status() const noexcept { return http_status_; }
     /// The envelope's "message" as sent by the server (untrusted). For a non-JSON body, a short,
@@ -37,6 +55,9 @@ public:
     int attempts() const noexcept { return attempts_; }
     /// The retries, in order; empty when the first attempt settled the operation.
     const std::vector<retry_record>& retries() const noexcept { return retries_; }
+    /// Every exchange started, keep-alive resends included, in order (billing audits: a resend
+    /// reached the server too, though the server cannot have acted on it).
+    const std::vector<attempt_record>& attempt_log() const noexcept { return log_; }
 
     /// Resets to the state of "no response, no attempt".
     void clear() noexcept {
@@ -45,6 +66,7 @@ public:
         client_message_.clear();
         attempts_ = 0;
         retries_.clear();
+        log_.clear();
     }
     /// Forgets the previous attempt's response (status and messages), keeping the attempt log.
     void clear_response() noexcept {
@@ -56,6 +78,8 @@ public:
     void count_attempt() noexcept { ++attempts_; }
     /// Logs one retry.
     void add_retry(error_code ec, std::chrono::milliseconds delay) { retries_.push_back({ec, delay}); }
+    /// Logs one exchange.
+    void add_attempt(const attempt_record& r) { log_.push_back(r); }
     /// Sets the HTTP status.
     void set_http_status(int status) { http_status_ = status; }
     /// Sets the server's message.
@@ -75,6 +99,7 @@ private:
     std::string client_message_;
     int attempts_ = 0;
     std::vector<retry_record> retries_;
+    std::vector<attempt_record> log_;
 };
 
 }  // namespace livefour

@@ -110,6 +110,8 @@ enum class client_error : int {
     // verdicts decided by livefour (decide()), not by the server
     similarity_below_threshold,  ///< comparison succeeded but sim < decision_policy::threshold
     comparison_missing,          ///< a comparison was required but the reply carries none
+    // input, detected before any byte is sent (continued)
+    empty_source,  ///< a video or image source has 0 bytes: refused rather than billed for nothing
 };
 
 /// Coarse grouping for branching, independent of the exact code.

@@ -7,6 +7,7 @@
 #include <livefour/error.hpp>
 #include <livefour/multipart.hpp>
 #include <livefour/options.hpp>
+#include <livefour/pool_stats.hpp>
 #include <livefour/requests.hpp>
 #include <livefour/retry.hpp>
 #include <livefour/secret.hpp>

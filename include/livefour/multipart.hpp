@@ -30,6 +30,7 @@ namespace livefour {
 
 namespace detail {
 struct multipart_access;
+struct body_source_access;
 struct prepared_form;
 }  // namespace detail
 
@@ -94,7 +95,7 @@ public:
     const std::filesystem::path* path() const noexcept { return is_file() ? &path_ : nullptr; }
 
 private:
-    friend struct detail::multipart_access;
+    friend struct detail::body_source_access;
     enum class kind : unsigned char { file, memory, custom };
 
     body_source(kind k, std::string filename, std::string content_type);

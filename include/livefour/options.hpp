@@ -18,6 +18,11 @@ class context;
 
 namespace livefour {
 
+/// Bounds of client_options::write_buffer_size (and of multipart_form::write_buffer_size, which
+/// is clamped to them).
+inline constexpr std::size_t min_write_buffer_size = 16 * 1024;
+inline constexpr std::size_t max_write_buffer_size = 4 * 1024 * 1024;
+
 /// Time bounds of one operation. Each has its own error code so a caller can tell which phase failed.
 /// A zero duration disables that bound.
 struct timeouts {
@@ -96,8 +101,9 @@ struct client_options {
     bool thread_safe = true;
 };
 
-/// Checks options without touching the network: endpoint syntax and scheme, credentials,
-/// signature validity, limits. The client constructor throws what this returns.
+/// Checks options without touching the network: endpoint syntax and scheme, credentials (also
+/// '&', '=' and control characters, see signer::check), signature validity, limits. The client
+/// constructor throws what this returns.
 error_code validate(const client_options& opts);
 
 }  // namespace livefour

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct retry_event {
     std::chrono::milliseconds delay;  ///< how long the loop waits before the next attempt
 };
 
+/// The legacy API codes that mean "refused before processing" (spec §6): 15 rate limited (retried
+/// with retry_policy::throttle_backoff), 107 and 108 authentication service unavailable. The
+/// default of retry_policy::retryable_codes, and what is_retryable() answers for API codes.
+inline constexpr int default_retryable_api_codes[] = {15, 107, 108};
+
 /// How an operation retries. A plain value; the defaults follow spec §6. validate() checks it.
 struct retry_policy {
     /// Total attempts, the first included; 1 disables retries. Must be >= 1.
@@ -59,7 +65,7 @@ struct retry_policy {
     /// needs more air than one that dropped a connection.
     std::chrono::milliseconds throttle_backoff{1000};
     /// API codes that mean "refused before processing" (spec §6). Assigning replaces the default.
-    std::vector<int> retryable_codes{15, 107, 108};
+    std::vector<int> retryable_codes{std::begin(default_retryable_api_codes), std::end(default_retryable_api_codes)};
     /// Opt-in: also retry a non-idempotent request that was sent in full and got no reply at all.
     /// The server may have processed (and billed) it; only the caller can accept that risk.
     bool retry_after_full_send = false;

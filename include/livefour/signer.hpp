@@ -8,6 +8,7 @@
 // a signature that is still valid when it reaches the server.
 #pragma once
 
+#include <livefour/error.hpp>
 #include <livefour/secret.hpp>
 
 #include <chrono>
@@ -46,6 +47,11 @@ public:
     /// client_error::invalid_signature_validity for a validity outside 1 s .. 90 days.
     /// Exception texts never contain the key.
     explicit signer(credentials creds, signer_options opts = {});
+
+    /// The constructor's checks, without throwing: missing_credentials, invalid_field ('&', '=' or a
+    /// control character in appid, secret_id or bucket), invalid_signature_validity. `why`, when
+    /// given, receives a static explanation (never the key).
+    static error_code check(const credentials& creds, const signer_options& opts, const char** why = nullptr) noexcept;
 
     /// The string that is signed, in the documented field order (spec §2).
     static std::string plaintext(std::string_view appid, std::string_view bucket, std::string_view secret_id,

@@ -1,6 +1,6 @@
-// Fuzz target: the client's response path. Arbitrary bytes are read as an HTTP response by Beast's
-// response_parser<string_body> with the client's limits and read loop (src/transport.cpp: header
-// 16 KiB, body 4 MiB, eager put() from a buffer, put_eof() on close, interim 1xx skipped), then the body goes through
+// Fuzz target: the client's response path. Arbitrary bytes are read as an HTTP response by the
+// client's own response_reader (src/response_reader.cpp, the reader detail::exchange runs) with the
+// client's limits (header 16 KiB, body 4 MiB), then the body goes through
 // parse_detect_response and parse_digits_response with the status. Invariants checked besides "no crash, no UB, no
 // leak":
 //   * a completed message never has a body over the parser's body limit, nor fields larger than
@@ -18,10 +18,9 @@
 #include <livefour/error.hpp>
 #include <livefour/types.hpp>
 
+#include "../../src/response_reader.hpp"
+
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/read_size.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -40,10 +39,9 @@ constexpr std::uint32_t client_header_limit = 16 * 1024;      // client_options:
 constexpr std::uint64_t client_body_limit = 4 * 1024 * 1024;  // client_options::max_response_bytes
 constexpr std::size_t control_bytes = 16;                     // see split_controls()
 
-// The most the client lets wait unparsed in its read buffer for a given header limit, mirroring
-// `framing_limit` in detail::exchange (src/transport.cpp): the header limit plus one 64 KiB read.
-// The client stops with header_too_large when its buffer is full; a bounded flat_buffer does the
-// same here (a read with no room left).
+// The most the client lets wait unparsed in its read buffer for a given header limit: the
+// header limit plus one 64 KiB allowance for framing (response_reader's framing limit). Reads
+// never exceed what is left of it, so the bound holds by construction; checked anyway.
 std::size_t client_buffer_max(std::uint32_t header_limit) { return std::size_t{header_limit} + 64 * 1024; }
 
 struct parsed_response {
@@ -51,68 +49,46 @@ struct parsed_response {
     std::string body;
 };
 
-// The read loop of detail::exchange (src/transport.cpp), synchronously: an eager parser fed with
-// put() from the buffer, reads of at most 64 KiB, put_eof() when the peer closes after some bytes,
-// a fresh parser after an interim 1xx. nullopt when the exchange fails (a legitimate outcome).
+// The product's own reader (src/response_reader.cpp, which detail::exchange runs) fed by a
+// stream that slices the input at random. nullopt when the exchange fails (a legitimate outcome).
 std::optional<parsed_response> read_response(std::string_view wire, std::uint32_t seed, std::uint32_t max_slice,
                                              std::uint32_t header_limit, std::uint64_t body_limit) {
+    using state = livefour::detail::response_reader::state;
     livefour::fuzz::sliced_stream stream(wire, seed, max_slice);
+    boost::beast::flat_buffer buffer;
+    livefour::detail::response_reader reader(buffer, header_limit, body_limit);
     const auto buffer_max = client_buffer_max(header_limit);
-    boost::beast::flat_buffer buffer(buffer_max);
-    const std::size_t bound = std::max<std::size_t>(header_limit + max_slice, buffer_max);
-    // What the parser has not consumed is part of a header, a chunk-size line or trailer fields:
-    // a parser that keeps more than header_limit of it (plus the read being parsed) lets a server
-    // grow the client's buffer without limit.
+    // What the reader has not consumed is part of a header, a chunk-size line or trailer fields:
+    // a reader that keeps more than that lets a server grow the client's buffer without limit.
     stream.on_read([&](std::size_t n) {
-        require(buffer.size() + n <= bound, "the client buffered more unparsed bytes than its maximum");
+        require(buffer.size() + n <= buffer_max, "the client buffered more unparsed bytes than its maximum");
     });
-    std::optional<http::response_parser<http::string_body>> parser;
-    auto fresh_parser = [&] {
-        parser.emplace();
-        parser->header_limit(header_limit);
-        parser->body_limit(body_limit);
-        parser->eager(true);
-    };
-    fresh_parser();
-    for (int interim = 0;;) {
-        if (buffer.size() != 0) {
-            boost::beast::error_code pec;
-            const std::size_t used = parser->put(buffer.data(), pec);
-            buffer.consume(used);
-            if (pec && pec != http::error::need_more) return std::nullopt;
-            if (parser->is_done()) {
-                if (parser->get().result_int() / 100 != 1) break;
-                // Each interim reply costs input bytes, so this cannot run away; the bound only
-                // keeps iterations short.
-                if (++interim > 64) return std::nullopt;
-                fresh_parser();
-                continue;
-            }
-            if (!pec && used != 0) continue;
-        }
-        const std::size_t room = boost::beast::read_size(buffer, 64 * 1024);
-        // A full bounded buffer: the product must fail here (a zero-size read would spin).
-        if (room == 0) return std::nullopt;
+    auto st = reader.parse();
+    while (st == state::need_more) {
+        const auto room = reader.prepare();
+        // A zero-size read would spin: the reader must have failed instead.
+        require(room.size() != 0, "the reader asked for a read with no room");
         boost::beast::error_code ec;
-        const std::size_t n = stream.read_some(buffer.prepare(room), ec);
-        buffer.commit(n);
-        if (ec == boost::asio::error::eof && parser->got_some()) {
-            boost::beast::error_code eof_ec;
-            parser->put_eof(eof_ec);
-            if (!eof_ec && parser->is_done()) break;
-            return std::nullopt;
-        }
-        if (ec) return std::nullopt;
+        const std::size_t n = stream.read_some(room, ec);
+        st = n ? reader.commit(n) : reader.parse();
+        if (ec && st == state::need_more) st = reader.fail_read(ec);
     }
-    const auto& res = parser->get();
+    if (st == state::failed) {
+        const auto& ec = reader.error();
+        require(ec.category() == livefour::client_category() || ec == boost::asio::error::eof,
+                "the reader failed with a foreign error");
+        return std::nullopt;
+    }
+    const auto& res = reader.message();
     require(res.body().size() <= body_limit, "response_parser accepted a body over body_limit");
+    require(res.result_int() / 100 != 1, "an interim 1xx reply was taken for the answer");
     std::uint64_t field_bytes = res.reason().size();
     for (const auto& f : res) field_bytes += f.name_string().size() + f.value().size();
     // Trailer fields of a chunked body land here too: the header is bounded by the header limit,
     // a trailer (parsed whole) by the read buffer's maximum.
     require(field_bytes <= header_limit + buffer_max,
             "response_parser accepted header and trailer fields over header_limit plus the buffer maximum");
-    return parsed_response{static_cast<int>(res.result_int()), res.body()};
+    return parsed_response{reader.status(), reader.take_body()};
 }
 
 bool same(const livefour::digits_result& a, const livefour::digits_result& b) {

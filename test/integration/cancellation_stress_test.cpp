@@ -233,3 +233,137 @@ TEST_CASE("cancellation stress: every cancellation method, thread_safe on and of
     // The server never received a complete large body: every upload was cut.
     CHECK(emu.count("livedetectfour") == 0);
 }
+
+namespace {
+
+/// One upload whose end is decided by the client itself (close(), stall, deadline).
+struct bounded_upload {
+    bool done = false;
+    livefour::error_code ec;
+    clock_type::time_point completed_at{};
+    clock_type::time_point last_progress{};
+};
+
+void start_upload(livefour::client& cl, const asio::any_io_executor& ex, const std::filesystem::path& video,
+                  bounded_upload& out) {
+    auto req = large_detect(video);
+    req.on_progress = [&out](std::uint64_t, std::optional<std::uint64_t>) { out.last_progress = clock_type::now(); };
+    cl.async_detect(std::move(req), asio::bind_executor(ex, [&out](livefour::error_code ec, livefour::detect_result) {
+                        out.ec = ec;
+                        out.completed_at = clock_type::now();
+                        out.done = true;
+                    }));
+}
+
+/// Runs `n` uploads on `threads` threads of a fresh client (options from `tweak`), calls `act`
+/// on the io_context once they are started, and returns them when all have completed.
+template <class Tweak, class Act>
+std::vector<bounded_upload> run_uploads(test::emulator& emu, const std::filesystem::path& video, bool thread_safe,
+                                        int threads, int n, Tweak tweak, Act act) {
+    asio::io_context ioc(threads);
+    auto opts = emu.options();
+    opts.max_upload_bytes = 0;
+    opts.thread_safe = thread_safe;
+    opts.retry = livefour::retry_policy::no_retry();
+    tweak(opts);
+    livefour::client cl(ioc.get_executor(), opts);
+    std::vector<bounded_upload> outs(static_cast<std::size_t>(n));
+    for (auto& o : outs)
+        start_upload(cl, threads > 1 ? asio::any_io_executor(asio::make_strand(ioc)) : ioc.get_executor(), video, o);
+    act(ioc, cl);
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run_for(std::chrono::seconds(30)); });
+    ioc.run_for(std::chrono::seconds(30));
+    for (auto& th : pool) th.join();
+    for (auto& o : outs) REQUIRE_MESSAGE(o.done, "an upload did not complete within 30 s");
+    return outs;
+}
+
+}  // namespace
+
+TEST_CASE("cancellation stress: close(), the stall timeout and the deadline end uploads promptly") {
+#if defined(LIVEFOUR_TEST_SANITIZER_BUILD)
+    const int rounds = 8;
+#else
+    const int rounds = 15;
+#endif
+    test::emulator emu({"--max-body-bytes", "0"});
+    const auto video = sparse_video(emu.dir / "large.mp4", large_video_bytes);
+    std::random_device rd;
+    const auto seed = rd();
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> when(0, 200);
+    struct config {
+        bool thread_safe;
+        int threads;
+    };
+    for (const auto cfg : {config{true, 1}, config{false, 1}, config{true, 2}}) {
+        CAPTURE(cfg.thread_safe);
+        CAPTURE(cfg.threads);
+        milliseconds worst{0};
+        for (int r = 0; r < rounds; ++r) {
+            // close() at a random moment: every upload ends with operation_aborted (or pool_closed
+            // if it had not got a connection yet).
+            const milliseconds at{when(rng)};
+            clock_type::time_point closed_at{};
+            auto outs = run_uploads(
+                emu, video, cfg.thread_safe, cfg.threads, 6, [](auto&) {},
+                [&](asio::io_context& ioc, livefour::client& cl) {
+                    auto t = std::make_shared<asio::steady_timer>(ioc, at);
+                    t->async_wait([t, &cl, &closed_at](livefour::error_code) {
+                        closed_at = clock_type::now();
+                        cl.close();
+                    });
+                });
+            for (auto& o : outs) {
+                CHECK_MESSAGE((o.ec == asio::error::operation_aborted || o.ec == livefour::client_error::pool_closed),
+                              "close(): " << o.ec.message());
+                const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - closed_at);
+                worst = std::max(worst, late);
+                CHECK(late <= completion_bound);
+            }
+        }
+        MESSAGE("close(): worst " << worst.count() << " ms after close()");
+
+        worst = milliseconds{0};
+        for (int r = 0; r < rounds; ++r) {
+            // The overall deadline, at a random moment.
+            const milliseconds deadline{1 + when(rng)};
+            const auto started = clock_type::now();
+            auto outs = run_uploads(
+                emu, video, cfg.thread_safe, cfg.threads, 6,
+                [&](livefour::client_options& o) { o.timeout.deadline = deadline; }, [](auto&, auto&) {});
+            for (auto& o : outs) {
+                CHECK_MESSAGE(o.ec == livefour::client_error::deadline_exceeded, "deadline: " << o.ec.message());
+                const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - (started + deadline));
+                worst = std::max(worst, late);
+                CHECK(late <= completion_bound);
+            }
+        }
+        MESSAGE("deadline: worst " << worst.count() << " ms after the deadline");
+
+        worst = milliseconds{0};
+        for (int r = 0; r < rounds / 3 + 1; ++r) {
+            // The server stops reading after a random number of bytes: the stall bound ends each upload
+            // within the bound of its last progress + timeouts::stall.
+            const milliseconds stall{50 + when(rng) / 2};
+            std::uniform_int_distribution<std::uint64_t> bytes(0, 32ull << 20);
+            emu.fault(R"({"fault":"stall_after_body_bytes","bytes":)" + std::to_string(bytes(rng)) +
+                      R"(,"ms":20000,"count":6,"path":"/face/livedetectfour"})");
+            auto outs = run_uploads(
+                emu, video, cfg.thread_safe, cfg.threads, 6,
+                [&](livefour::client_options& o) { o.timeout.stall = stall; }, [](auto&, auto&) {});
+            for (auto& o : outs) {
+                CHECK_MESSAGE(o.ec == livefour::client_error::stall_timeout, "stall: " << o.ec.message());
+                if (o.last_progress == clock_type::time_point{}) continue;  // stalled before the first write completed
+                const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - (o.last_progress + stall));
+                worst = std::max(worst, late);
+                CHECK(late <= completion_bound);
+            }
+            emu.run_delete_faults();
+        }
+        MESSAGE("stall: worst " << worst.count() << " ms after last progress + stall");
+    }
+    CHECK(emu.count("livedetectfour") == 0);
+}

@@ -220,6 +220,7 @@ const std::map<std::string, client_error> client_enumerators = {
     {"tls_untrusted_certificate", client_error::tls_untrusted_certificate},
     {"similarity_below_threshold", client_error::similarity_below_threshold},
     {"comparison_missing", client_error::comparison_missing},
+    {"empty_source", client_error::empty_source},
 };
 
 /// Every code spec §5 lists (request level and verdicts), independent of the code's own tables.
@@ -298,7 +299,7 @@ TEST_CASE("docs/errors.md: the client code table covers every client_error with 
     }
     for (const auto& [name, e] : client_enumerators)
         CHECK_MESSAGE(documented.count(static_cast<int>(e)) == 1, name, " has no row");
-    // A new enumerator gets a message in src/error.cpp (the switch has no default): it must also get a row.
+    // A new enumerator gets a row in src/classify.cpp (checked in order at compile time): it must also get a row here.
     for (int v = 0; v < 1000; ++v) {
         const error_code ec(v, livefour::client_category());
         if (ec.message().rfind("unknown client error", 0) == 0) continue;

@@ -1,0 +1,51 @@
+// Internal: the one Beast Body the client sends — any body_encoding, produced one buffer per
+// write. It knows neither the sources nor the framing.
+#pragma once
+
+#include "encoding.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/optional/optional.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+namespace livefour::detail {
+
+/// Beast Body over a shared body_encoding (null: an empty body). Serialize-only.
+struct encoded_body {
+    using value_type = std::shared_ptr<body_encoding>;
+
+    /// The exact length; only for a prepared body of known length (the client sets
+    /// Content-Length or chunked itself and never asks Beast to).
+    static std::uint64_t size(const value_type& body) { return body ? body->content_length().value() : 0; }
+
+    /// BodyWriter: one contiguous buffer per get(), from body_encoding::next().
+    class writer {
+    public:
+        using const_buffers_type = boost::asio::const_buffer;
+
+        template <bool isRequest, class Fields>
+        writer(const boost::beast::http::header<isRequest, Fields>&, const value_type& body) : body_(body.get()) {}
+
+        void init(error_code& ec) {
+            ec = {};
+            if (body_) body_->start(ec);
+        }
+
+        boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
+            ec = {};
+            if (!body_) return boost::none;
+            auto bytes = body_->next(ec);
+            if (ec || bytes.empty()) return boost::none;
+            return std::pair{const_buffers_type(bytes.data(), bytes.size()), !body_->done()};
+        }
+
+    private:
+        body_encoding* body_;  // the request holds it
+    };
+};
+
+}  // namespace livefour::detail

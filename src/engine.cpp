@@ -1,0 +1,307 @@
+// The engine (engine.hpp): an operation's attempts through the pool — body prepared, request
+// signed, one exchange on a pooled connection — inside the generic retry loop.
+#include "engine.hpp"
+
+#include "pool.hpp"
+#include "retry_loop.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <utility>
+
+namespace livefour::detail {
+
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+exchange_result failed(error_code ec) {
+    exchange_result r;
+    r.ec = ec;
+    return r;
+}
+
+/// livefour's words for a transport failure, unless a more specific one was set already.
+void describe_transport_error(const exchange_result& r, diagnostics& diag) {
+    if (!diag.client_message().empty()) return;
+    if (r.ec == client_error::stall_timeout)
+        diag.set_client_message(r.request_fully_sent ? "no response progress within timeouts::stall"
+                                                     : "no upload progress within timeouts::stall");
+    else if (r.ec == client_error::response_too_large)
+        diag.set_client_message("response body exceeds client_options::max_response_bytes");
+    else if (r.ec == client_error::connection_closed)
+        diag.set_client_message("server closed the connection before a complete response");
+    else
+        diag.set_client_message(r.ec.message());
+}
+
+/// Owns a pool slot (and maybe a connection) until it is explicitly released; if the coroutine
+/// unwinds (an exception from a child coroutine, or destruction of a cancelled frame) the slot is
+/// still returned and the connection closed, so the pool's accounting never drifts.
+class slot_guard {
+public:
+    explicit slot_guard(pool& p) : pool_(&p) {}
+    slot_guard(const slot_guard&) = delete;
+    ~slot_guard() {
+        if (pool_) {
+            if (conn) conn->conn.close();
+            pool_->release(std::move(conn), false);
+        }
+    }
+    void release(bool reusable) {
+        auto* p = std::exchange(pool_, nullptr);
+        if (!reusable && conn) conn->conn.close();
+        p->release(std::move(conn), reusable);
+    }
+    connection_ptr conn;
+
+private:
+    pool* pool_;
+};
+
+}  // namespace
+
+engine_config engine_config_of(const client_options& o) {
+    engine_config c;
+    c.endpoint = o.endpoint;
+    c.allow_insecure_http = o.allow_insecure_http;
+    c.tls = o.tls;
+    c.timeout = o.timeout;
+    c.pool = o.pool;
+    c.retry = o.retry;
+    c.budget = o.budget;
+    c.max_upload_bytes = o.max_upload_bytes;
+    c.max_response_bytes = o.max_response_bytes;
+    c.max_header_bytes = o.max_header_bytes;
+    c.write_buffer_size = o.write_buffer_size;
+    c.force_chunked = o.force_chunked;
+    c.user_agent = o.user_agent;
+    c.thread_safe = o.thread_safe;
+    return c;
+}
+
+struct engine::parts {
+    parts(const asio::any_io_executor& ex, const engine_config& cfg, endpoint_info endpoint)
+        : ep(std::move(endpoint)),
+          tls_ctx(ep.tls ? (cfg.tls.context ? cfg.tls.context : make_tls_context(cfg.tls)) : nullptr),
+          connections(ex, tls_ctx.get(), cfg.pool, cfg.thread_safe),
+          budget(cfg.budget ? cfg.budget : std::make_shared<retry_budget>()) {
+        transport.connect = cfg.timeout.connect;
+        transport.handshake = cfg.timeout.handshake;
+        transport.stall = cfg.timeout.stall;
+        transport.verify_peer = cfg.tls.verify_peer || cfg.tls.context;
+        transport.limits = {cfg.max_header_bytes, cfg.max_response_bytes};
+    }
+
+    endpoint_info ep;
+    transport_options transport;
+    std::shared_ptr<ssl::context> tls_ctx;
+    tls_session_cache sessions;
+    pool connections;
+    std::shared_ptr<retry_budget> budget;
+};
+
+engine::engine(asio::any_io_executor ex, engine_config cfg, endpoint_info ep)
+    : ex_(std::move(ex)), cfg_(std::move(cfg)), parts_(std::make_unique<parts>(ex_, cfg_, std::move(ep))) {}
+
+engine::~engine() = default;
+
+void engine::add(const std::shared_ptr<op_record>& r) {
+    std::lock_guard lock(ops_mu_);
+    ops_.insert(r);
+}
+
+void engine::remove(const std::shared_ptr<op_record>& r) {
+    std::lock_guard lock(ops_mu_);
+    ops_.erase(r);
+}
+
+void engine::close() {
+    std::set<std::shared_ptr<op_record>> ops;
+    {
+        std::lock_guard lock(ops_mu_);
+        if (closed_) return;
+        closed_ = true;
+        ops = ops_;
+    }
+    parts_->connections.close();
+    for (auto& r : ops) asio::post(r->strand, [r] { r->signal.emit(asio::cancellation_type::terminal); });
+}
+
+pool_stats engine::stats() const { return parts_->connections.stats(); }
+
+namespace {
+
+/// One exchange of `req` on a pooled connection, opened first if the pool had none idle. With
+/// thread_safe, the connection's I/O runs on its own strand: opening it and the exchange are
+/// co_spawned there; otherwise this coroutine awaits them. `sign` stamps the attempt's
+/// authentication once the connection is ready, as late as possible (a timestamped signature
+/// then leaves at once).
+template <class Parts, class Sign>
+asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg, request_type& req, Sign& sign,
+                                              const std::function<void(std::uint64_t)>& on_body_bytes,
+                                              diagnostics& diag) {
+    const bool thread_safe = cfg.thread_safe;
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    pool::lease lease;
+    if (!p.connections.try_acquire(lease)) lease = co_await p.connections.acquire(cfg.timeout.pool_wait);
+    if (stop_requested(cs) && !lease.ec) {
+        p.connections.release(std::move(lease.conn), true);  // unused: as good as before
+        co_return failed(asio::error::operation_aborted);
+    }
+    if (lease.ec) {
+        if (lease.ec == client_error::pool_wait_timeout)
+            diag.set_client_message("no connection became free within timeouts::pool_wait");
+        co_return failed(lease.ec);
+    }
+    slot_guard slot(p.connections);
+    slot.conn = std::move(lease.conn);
+    const bool reused = slot.conn != nullptr;
+    if (!reused) {
+        slot.conn = p.connections.make_connection();
+        auto open = open_connection(slot.conn->conn, p.ep, p.transport, p.sessions, diag, thread_safe);
+        error_code ec;
+        // (if/else, not ?:, around co_await: GCC 12, docs/known-issues.md.)
+        if (thread_safe)
+            ec = co_await asio::co_spawn(slot.conn->strand, std::move(open), asio::use_awaitable);
+        else
+            ec = co_await std::move(open);
+        if (stop_requested(cs)) ec = asio::error::operation_aborted;
+        if (ec) {
+            slot.release(false);
+            co_return failed(ec);
+        }
+        p.connections.count_created(slot.conn->conn.resumed);
+    }
+    if (auto ec = sign()) {
+        slot.release(true);
+        co_return failed(ec);
+    }
+    p.connections.count_request(reused);
+    auto& conn = slot.conn->conn;
+    auto op = exchange(conn, req, p.transport, on_body_bytes, thread_safe);
+    exchange_result r;
+    if (thread_safe)
+        r = co_await asio::co_spawn(slot.conn->strand, std::move(op), asio::use_awaitable);
+    else
+        r = co_await std::move(op);
+    r.connection_reused = reused;
+    // A cancellation that arrived while no socket operation was pending (between two writes of
+    // the connection's strand, or just as the reply completed) still wins: the caller asked for
+    // the operation to stop, and the connection's state is no longer known.
+    if (stop_requested(cs)) {
+        slot.release(false);
+        co_return failed(asio::error::operation_aborted);
+    }
+    if (!r.ec && conn.tls && !conn.session_stored) {
+        // After the first response, so that a TLS 1.3 ticket has arrived.
+        p.sessions.store(conn.tls->native_handle());
+        conn.session_stored = true;
+    }
+    slot.release(!is_fatal_for_connection(r.ec) && r.keep_alive);
+    co_return r;
+}
+
+}  // namespace
+
+asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag) {
+    auto& desc = op.request;
+    auto* body = desc.body.get();
+    // Everything before the first attempt happens before a connection is even requested: bad
+    // input never costs a byte.
+    std::optional<std::uint64_t> length = 0;
+    if (body) {
+        if (auto ec = body->prepare()) {
+            diag.set_client_message(body->error_detail());
+            co_return operation_outcome{ec};
+        }
+        length = body->content_length();
+        if (length && cfg_.max_upload_bytes && *length > cfg_.max_upload_bytes) {
+            diag.set_client_message("request body of " + std::to_string(*length) + " bytes exceeds max_upload_bytes (" +
+                                    std::to_string(cfg_.max_upload_bytes) + ")");
+            co_return operation_outcome{client_error::upload_too_large};
+        }
+    }
+
+    auto& p = *parts_;
+    request_type req;
+    req.method_string(desc.method);
+    req.target(p.ep.base_path + desc.path);
+    req.version(11);
+    req.set(http::field::host, p.ep.host_header);
+    req.set(http::field::user_agent, cfg_.user_agent);
+    for (const auto& h : desc.headers) req.set(h.name, h.value);
+    req.keep_alive(true);
+    std::string content_type;
+    if (body) {
+        content_type = body->content_type();
+        req.set(http::field::content_type, content_type);
+        if (length && !cfg_.force_chunked)
+            req.content_length(*length);
+        else
+            req.chunked(true);
+    } else {
+        req.content_length(std::uint64_t{0});
+    }
+    req.body() = desc.body;
+
+    std::vector<header_field> auth;
+    auto sign = [&]() -> error_code {
+        if (!op.signer) return {};
+        const signing_context ctx{desc.method, req.target(), p.ep.host_header, content_type, unix_now(), {}};
+        for (const auto& h : auth) req.erase(h.name);
+        auth.clear();
+        if (auto ec = op.signer->sign(desc, ctx, auth, diag)) return ec;
+        for (const auto& h : auth) req.set(h.name, h.value);
+        return {};
+    };
+
+    std::uint64_t sent = 0;
+    std::function<void(std::uint64_t)> on_body_bytes;  // named: see send_on_pool
+    if (desc.on_progress)
+        on_body_bytes = [&](std::uint64_t n) {
+            sent += n;
+            desc.on_progress(sent, length);
+        };
+
+    bool prepared = true;  // the body was prepared above, for the first attempt
+    bool replied = false;
+    auto attempt = [&](int) -> asio::awaitable<attempt_outcome> {
+        replied = false;
+        sent = 0;
+        if (body && !std::exchange(prepared, false)) {
+            // Every attempt re-opens and re-checks its sources (the rewind).
+            if (auto ec = body->prepare()) {
+                diag.set_client_message(body->error_detail());
+                co_return attempt_outcome{ec};
+            }
+        }
+        prepared = false;
+        auto r = co_await send_on_pool(p, cfg_, req, sign, on_body_bytes, diag);
+        attempt_outcome a{r.ec, r.status, r.request_fully_sent, r.response_started, r.connection_reused};
+        if (r.ec) {
+            describe_transport_error(r, diag);
+        } else {
+            replied = true;
+            a.ec = op.parse(reply{r.status, std::move(r.body)}, diag);
+        }
+        co_return a;
+    };
+    auto sleep = [](std::chrono::milliseconds d) -> asio::awaitable<error_code> {
+        asio::steady_timer backoff(co_await asio::this_coro::executor, d);
+        auto [ec] = co_await backoff.async_wait(use_tuple);
+        co_return ec;
+    };
+    const error_code ec = co_await retry_loop(cfg_.retry, *p.budget, desc.idempotent, attempt, sleep, diag);
+    // A source problem found while streaming (e.g. the file changed size) explains itself best.
+    if (ec && ec.category() == client_category() && body && !body->error_detail().empty())
+        diag.set_client_message(body->error_detail());
+    co_return operation_outcome{ec, replied};
+}
+
+}  // namespace livefour::detail

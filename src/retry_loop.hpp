@@ -1,0 +1,102 @@
+// Internal: the generic retry loop, in the manner of google-cloud-cpp's RetryLoopImpl. No HTTP
+// inside: the attempt, the policy and its classification (retry.hpp, classify.hpp), the budget
+// and the timer are parameters, so test/unit/retry_loop_test.cpp drives it with a fake attempt and
+// a fake sleeper — budget exhaustion, the deadline or a cancellation during a backoff, and the
+// keep-alive resend — without a socket.
+#pragma once
+
+#include "classify.hpp"
+
+#include <livefour/diagnostics.hpp>
+#include <livefour/retry.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace livefour::detail {
+
+/// How one attempt ended, as the loop needs to know it.
+struct attempt_outcome {
+    /// The transport's error, or the reply's (an API code, an unusable reply); clear on success.
+    error_code ec;
+    int http_status = 0;
+    bool request_fully_sent = false;
+    bool response_started = false;
+    bool connection_reused = false;
+};
+
+/// The keep-alive race: a connection reused from the pool was found closed by the server before
+/// any reply byte. The server cannot have acted on a request it did not receive in full; one that
+/// went out in full is resent only when a second copy is harmless (idempotent, or the caller's
+/// retry_after_full_send). The pool's liveness probe before reuse keeps that window to microseconds.
+inline bool is_keepalive_race(const retry_policy& policy, bool idempotent, const attempt_outcome& a) noexcept {
+    if (!a.connection_reused || a.response_started) return false;
+    if (a.request_fully_sent && !(idempotent || policy.retry_after_full_send)) return false;
+    return classify(a.ec).peer_closed;
+}
+
+/// Runs attempts until one succeeds, one fails in a way the policy does not retry, the attempts
+/// or the budget run out, or the sleeper reports that the wait was cut short (cancellation).
+///  - attempt(int n): awaitable<attempt_outcome>, the n-th attempt (1-based);
+///  - sleep(delay): awaitable<error_code>, the backoff; an error ends the loop with operation_aborted.
+/// A keep-alive race is resent at once, once per attempt, and logged as an attempt of its own
+/// (it does not count against max_attempts). Gives up with client_error::retries_exhausted when
+/// max_attempts failed (the last reply stays with the caller); otherwise with the attempt's error.
+template <class Attempt, class Sleeper>
+boost::asio::awaitable<error_code> retry_loop(const retry_policy& policy, retry_budget& budget, bool idempotent,
+                                              Attempt attempt, Sleeper sleep, diagnostics& diag) {
+    namespace asio = boost::asio;
+    using kind = diagnostics::attempt_record::kind;
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    for (int n = 1;; ++n) {
+        diag.count_attempt();
+        attempt_outcome a;
+        for (auto why = n == 1 ? kind::first : kind::retry;;) {
+            diag.clear_response();
+            a = co_await attempt(n);
+            diag.add_attempt(
+                {n, why, a.ec, a.http_status, a.connection_reused, a.request_fully_sent, a.response_started});
+            if (why == kind::keepalive_resend || !is_keepalive_race(policy, idempotent, a)) break;
+            why = kind::keepalive_resend;
+        }
+        const error_code ec = a.ec;
+        if (!ec) {
+            budget.record_success();
+            co_return ec;
+        }
+        attempt_info info;
+        info.ec = ec;
+        info.attempt = n;
+        info.idempotent = idempotent;
+        info.request_fully_sent = a.request_fully_sent;
+        info.response_started = a.response_started;
+        info.connection_reused = a.connection_reused;
+        info.http_status = a.http_status;
+        if (!is_retryable_failure(policy, info)) co_return ec;
+        budget.record_failure();
+        if (!should_retry(policy, info)) {               // retryable, but this was the last attempt allowed
+            if (policy.max_attempts == 1) co_return ec;  // retries are off
+            diag.set_client_message("gave up after " + std::to_string(n) + " attempts; last error: " + ec.message() +
+                                    " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]");
+            co_return client_error::retries_exhausted;
+        }
+        if (!budget.allow_retry()) {
+            diag.set_client_message(
+                "not retried: the client's retry budget is exhausted (most recent attempts failed); last error: " +
+                ec.message());
+            co_return ec;
+        }
+        const auto delay = backoff_delay(policy, n, ec);
+        if (policy.on_retry) policy.on_retry(retry_event{n, ec, delay});
+        diag.add_retry(ec, delay);
+        const error_code wait_ec = co_await sleep(delay);
+        if (wait_ec || cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
+    }
+}
+
+}  // namespace livefour::detail
