@@ -2,7 +2,7 @@
 // signed, one exchange on a pooled connection — inside the generic retry loop.
 #include "engine.hpp"
 
-#include "pool.hpp"
+#include "pooled_connection.hpp"
 #include "retry_loop.hpp"
 #include "transport.hpp"
 
@@ -49,13 +49,13 @@ public:
     slot_guard(const slot_guard&) = delete;
     ~slot_guard() {
         if (pool_) {
-            if (conn) conn->conn.close();
+            if (conn) conn->close();
             pool_->release(std::move(conn), false);
         }
     }
     void release(bool reusable) {
         auto* p = std::exchange(pool_, nullptr);
-        if (!reusable && conn) conn->conn.close();
+        if (!reusable && conn) conn->close();
         p->release(std::move(conn), reusable);
     }
     connection_ptr conn;
@@ -86,11 +86,10 @@ engine_config engine_config_of(const client_options& o) {
 }
 
 struct engine::parts {
-    parts(const asio::any_io_executor& ex, const engine_config& cfg, endpoint_info endpoint)
-        : ep(std::move(endpoint)),
+    parts(const asio::any_io_executor& executor, const engine_config& cfg, endpoint_info endpoint)
+        : ex(executor), ep(std::move(endpoint)),
           tls_ctx(ep.tls ? (cfg.tls.context ? cfg.tls.context : make_tls_context(cfg.tls)) : nullptr),
-          connections(ex, tls_ctx.get(), cfg.pool, cfg.thread_safe),
-          budget(cfg.budget ? cfg.budget : std::make_shared<retry_budget>()) {
+          connections(executor, cfg.pool), budget(cfg.budget ? cfg.budget : std::make_shared<retry_budget>()) {
         transport.connect = cfg.timeout.connect;
         transport.handshake = cfg.timeout.handshake;
         transport.stall = cfg.timeout.stall;
@@ -98,6 +97,7 @@ struct engine::parts {
         transport.limits = {cfg.max_header_bytes, cfg.max_response_bytes};
     }
 
+    asio::any_io_executor ex;
     endpoint_info ep;
     transport_options transport;
     std::shared_ptr<ssl::context> tls_ctx;
@@ -163,7 +163,7 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
     slot.conn = std::move(lease.conn);
     const bool reused = slot.conn != nullptr;
     if (!reused) {
-        slot.conn = p.connections.make_connection();
+        slot.conn = std::make_unique<pooled_connection>(p.ex, p.tls_ctx.get(), thread_safe);
         auto open = open_connection(slot.conn->conn, p.ep, p.transport, p.sessions, diag, thread_safe);
         error_code ec;
         // (if/else, not ?:, around co_await: GCC 12, docs/known-issues.md.)

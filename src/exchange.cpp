@@ -31,6 +31,15 @@ exchange_algo::exchange_algo(request_type& req, beast::flat_buffer& buffer, exch
     header_left_ = on_body_bytes_ ? header_size_ : 0;
 }
 
+namespace {
+
+/// A stream timeout while sending is the stall bound (the runner re-arms it before every step).
+error_code send_failure(const error_code& ec) {
+    return ec == beast::error::timeout ? error_code(client_error::stall_timeout) : ec;
+}
+
+}  // namespace
+
 exchange_algo::action exchange_algo::finish(error_code ec) {
     result_.ec = ec;
     phase_ = phase::done;
@@ -73,7 +82,7 @@ exchange_algo::action exchange_algo::resume(error_code ec, std::size_t n) {
     case phase::start: return next_write();
 
     case phase::writing: {
-        if (ec) return finish(ec == beast::error::timeout ? error_code(client_error::stall_timeout) : ec);
+        if (ec) return finish(send_failure(ec));
         sr_.consume(n);
         result_.bytes_sent += n;
         if (on_body_bytes_) {
@@ -98,7 +107,7 @@ exchange_algo::action exchange_algo::resume(error_code ec, std::size_t n) {
     }
 
     case phase::between_writes:
-        if (ec) return finish(ec);
+        if (ec) return finish(send_failure(ec));
         return next_write();
 
     case phase::reading: {

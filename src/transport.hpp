@@ -83,7 +83,6 @@ struct connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<tls_stream> tls;  ///< see tls_stream.hpp: large socket writes, OpenSSL driven directly
     beast::flat_buffer buffer;
-    std::chrono::steady_clock::time_point last_used{};
     bool resumed = false;         ///< the TLS handshake resumed a cached session
     bool session_stored = false;  ///< this connection's session went to the cache already
 };

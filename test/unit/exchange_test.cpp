@@ -1,0 +1,338 @@
+// The exchange without a network: exchange_algo driven step by step, every write, writability
+// wait and read failed in turn over several request and response shapes (the technique of
+// Boost.MySQL's sans-io tests), and run_exchange() over Beast's test::stream with a fail_count
+// (the technique of Beast's own tests). Every failure must surface as the documented error, say
+// how far the request got, and leave the connection unusable.
+#include <doctest/doctest.h>
+
+#include "../../src/exchange.hpp"
+
+#include <livefour/multipart.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using livefour::client_error;
+using livefour::error_code;
+using livefour::detail::exchange_algo;
+using livefour::detail::request_type;
+
+namespace {
+
+using action = exchange_algo::action;
+
+/// One request shape: how its body is made and framed. Each call makes a fresh, prepared request.
+struct request_shape {
+    const char* name;
+    std::size_t body_bytes;  // 0: no body
+    bool multipart = false;  // else a JSON string in memory
+    bool chunked = false;
+    bool from_file = false;
+};
+
+constexpr request_shape request_shapes[] = {
+    {"no body", 0},
+    {"small JSON", 40},
+    {"multipart, 300 KB video in memory, Content-Length", 300'000, true},
+    {"multipart, 300 KB video in memory, chunked", 300'000, true, true},
+    {"multipart, 100 KB video from a file", 100'000, true, false, true},
+};
+
+std::string video_bytes(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 23);
+    return s;
+}
+
+const std::string& video_file() {
+    static const std::string path = [] {
+        std::string p = "/tmp/livefour-exchange-test-" + std::to_string(::getpid()) + ".mp4";
+        std::ofstream(p, std::ios::binary) << video_bytes(100'000);
+        return p;
+    }();
+    return path;
+}
+
+request_type make_request(const request_shape& s) {
+    request_type req{http::verb::post, "/face/livedetectfour", 11};
+    req.set(http::field::host, "127.0.0.1:443");
+    req.set(http::field::user_agent, "livefour-test");
+    if (s.body_bytes == 0) {
+        req.content_length(std::uint64_t{0});
+        return req;
+    }
+    std::shared_ptr<livefour::detail::body_encoding> body;
+    if (s.multipart) {
+        auto form = std::make_shared<livefour::multipart_form>("boundary-of-the-exchange-test");
+        form->add_field("validate_data", "1234");
+        form->add_file("video", s.from_file ? livefour::body_source::file(video_file())
+                                            : livefour::body_source::memory(video_bytes(s.body_bytes), "v.mp4"));
+        form->write_buffer_size = 16 * 1024;  // many writes
+        body = livefour::detail::make_multipart_encoding(std::move(form));
+    } else {
+        body = livefour::detail::make_memory_encoding(std::string(s.body_bytes, 'j'), "application/json");
+    }
+    REQUIRE_FALSE(body->prepare());
+    req.set(http::field::content_type, body->content_type());
+    if (s.chunked)
+        req.chunked(true);
+    else
+        req.content_length(*body->content_length());
+    req.body() = std::move(body);
+    return req;
+}
+
+/// The reply shapes: sized, and an interim 100 Continue followed by a chunked reply.
+constexpr const char* responses[] = {
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n"
+    "{\"code\":0,\"message\":\"OK\"}\n",
+    "HTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "1a\r\n{\"code\":0,\"message\":\"OK\"}\n\r\n0\r\n\r\n",
+};
+constexpr const char* expected_body = "{\"code\":0,\"message\":\"OK\"}\n";
+
+/// What one drive of the algorithm did.
+struct drive_result {
+    livefour::detail::exchange_result r;
+    std::string written;
+    std::vector<action> steps;
+    std::uint64_t progress = 0;
+    std::uint64_t header_size = 0;
+    bool failed_before_full_send = false;  // the injected failure hit a write or a wait
+    std::size_t response_bytes_before_failure = 0;
+};
+
+/// Runs the algorithm against an in-memory peer: writes take at most `write_cap` bytes, reads
+/// deliver `slice` bytes of `response` then EOF. Step `fail_at` (0-based over every I/O step)
+/// fails with `fail_ec` instead.
+drive_result drive(const request_shape& shape, bool tls, std::string_view response, int fail_at, error_code fail_ec,
+                   std::size_t write_cap = 10'000, std::size_t slice = 7) {
+    drive_result d;
+    auto req = make_request(shape);
+    beast::flat_buffer buffer;
+    const std::function<void(std::uint64_t)> progress = [&d](std::uint64_t n) { d.progress += n; };
+    exchange_algo algo(req, buffer, {16 * 1024, 4 * 1024 * 1024}, tls, progress);
+    d.header_size = algo.header_size();
+    error_code ec;
+    std::size_t n = 0, pos = 0;
+    for (int step = 0;; ++step) {
+        const auto what = algo.resume(ec, n);
+        REQUIRE(d.steps.size() < 100'000);
+        ec = {};
+        n = 0;
+        if (what == action::done) break;
+        d.steps.push_back(what);
+        const bool fail = step == fail_at;
+        if (fail) {
+            ec = fail_ec;
+            d.failed_before_full_send = what != action::read;
+            d.response_bytes_before_failure = pos;
+            continue;
+        }
+        switch (what) {
+        case action::write:
+            for (const auto& b : algo.write_buffers()) {
+                const auto take = std::min(b.size(), write_cap - n);
+                d.written.append(static_cast<const char*>(b.data()), take);
+                n += take;
+                if (n == write_cap) break;
+            }
+            break;
+        case action::wait_writable: break;
+        case action::read: {
+            if (pos == response.size()) {
+                ec = asio::error::eof;
+                break;
+            }
+            const auto room = algo.read_buffer();
+            n = std::min({slice, room.size(), response.size() - pos});
+            std::memcpy(room.data(), response.data() + pos, n);
+            pos += n;
+            break;
+        }
+        case action::done: break;
+        }
+    }
+    d.r = std::move(algo.result());
+    return d;
+}
+
+/// Beast's own serialization of the same request: the bytes the algorithm must have written.
+std::string beast_serialization(const request_shape& shape) {
+    auto req = make_request(shape);
+    std::ostringstream os;
+    os << req;
+    return os.str();
+}
+
+/// What a failure injected at a step must become.
+error_code expected_error(const error_code& injected, bool during_write) {
+    if (injected == beast::error::timeout) return client_error::stall_timeout;
+    if (!during_write && injected == asio::error::eof) return client_error::connection_closed;
+    return injected;
+}
+
+}  // namespace
+
+TEST_CASE("exchange: a clean run writes exactly Beast's serialization and reads the reply") {
+    for (const auto& shape : request_shapes) {
+        for (const bool tls : {false, true}) {
+            for (const auto* response : responses) {
+                CAPTURE(shape.name);
+                CAPTURE(tls);
+                const auto d = drive(shape, tls, response, -1, {});
+                REQUIRE_FALSE(d.r.ec);
+                CHECK(d.r.status == 200);
+                CHECK(d.r.body == expected_body);
+                CHECK(d.r.keep_alive);
+                CHECK(d.r.request_fully_sent);
+                CHECK(d.r.response_started);
+                CHECK(d.written == beast_serialization(shape));
+                CHECK(d.r.bytes_sent == d.written.size());
+                // The header size is what Beast writes before the body; body progress is the rest.
+                CHECK(d.header_size == d.written.find("\r\n\r\n") + 4);
+                CHECK(d.progress == d.written.size() - d.header_size);
+                // Over TLS every body buffer after the first waits for a writable socket.
+                std::size_t waits = 0, writes = 0;
+                for (auto s : d.steps) {
+                    waits += s == action::wait_writable;
+                    writes += s == action::write;
+                }
+                CHECK(waits == (tls ? writes - 1 : 0));
+            }
+        }
+    }
+}
+
+TEST_CASE("exchange: every write, wait and read failed in turn surfaces as its documented error") {
+    const error_code injected[] = {asio::error::connection_reset, beast::error::timeout, asio::error::operation_aborted,
+                                   asio::error::eof};
+    int failure_points = 0, shapes = 0;
+    for (const auto& shape : request_shapes) {
+        for (const bool tls : {false, true}) {
+            for (const auto* response : responses) {
+                ++shapes;
+                const auto clean = drive(shape, tls, response, -1, {});
+                REQUIRE_FALSE(clean.r.ec);
+                const int steps = static_cast<int>(clean.steps.size());
+                for (int k = 0; k < steps; ++k) {
+                    for (const auto& ec : injected) {
+                        CAPTURE(shape.name);
+                        CAPTURE(tls);
+                        CAPTURE(k);
+                        CAPTURE(ec.message());
+                        const auto d = drive(shape, tls, response, k, ec);
+                        ++failure_points;
+                        REQUIRE(d.r.ec);
+                        CHECK(d.r.ec == expected_error(ec, d.failed_before_full_send));
+                        CHECK(d.r.request_fully_sent == !d.failed_before_full_send);
+                        CHECK(d.r.response_started == (d.response_bytes_before_failure > 0));
+                        // Whatever failed, the connection is in an unknown state: never reused.
+                        CHECK(livefour::is_fatal_for_connection(d.r.ec));
+                        CHECK(d.r.body.empty());
+                    }
+                }
+            }
+        }
+    }
+    MESSAGE("exchange: " << failure_points << " failure points (4 errors at each of every shape's I/O steps) over "
+                         << shapes << " request/reply shapes, all classified");
+    CHECK(failure_points > 1000);
+}
+
+TEST_CASE("exchange: replies the reader refuses are errors of their own") {
+    const request_shape& shape = request_shapes[1];
+    struct bad_reply {
+        std::string bytes;
+        client_error expected;
+    };
+    const bad_reply bad[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", client_error::connection_closed},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n", client_error::response_too_large},
+        {"HTTP/1.1 200 OK\r\nX-Pad: " + std::string(20'000, 'p') + "\r\n\r\n", client_error::header_too_large},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + std::string(90'000, 'e'),
+         client_error::header_too_large},
+        {"", client_error::connection_closed},
+    };
+    for (const auto& b : bad) {
+        CAPTURE(b.bytes.substr(0, 60));
+        const auto d = drive(shape, false, b.bytes, -1, {}, 10'000, 4096);
+        CHECK(d.r.ec == b.expected);
+        CHECK(d.r.request_fully_sent);
+    }
+    // A reply delimited by the close is complete at EOF.
+    const auto d = drive(shape, false, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"code\":0}", -1, {});
+    CHECK_FALSE(d.r.ec);
+    CHECK(d.r.body == "{\"code\":0}");
+    CHECK_FALSE(d.r.keep_alive);
+}
+
+namespace {
+
+/// run_exchange's Io for test::stream: no timers, always writable.
+struct test_io {
+    void arm() {}
+    asio::awaitable<error_code> wait_writable() { co_return error_code{}; }
+    void after_write() {}
+    void after_response() {}
+};
+
+}  // namespace
+
+TEST_CASE("exchange: run_exchange over Beast's test::stream, each operation failed in turn (fail_count)") {
+    int failures = 0;
+    for (const auto& shape : request_shapes) {
+        for (const auto* response : responses) {
+            for (int n = 0;; ++n) {
+                REQUIRE(n < 10'000);
+                asio::io_context ioc;
+                beast::test::fail_count fc(n);
+                beast::test::stream client(ioc, fc);
+                beast::test::stream server(ioc);
+                client.connect(server);
+                client.append(response);
+                client.read_size(11);     // partial reads
+                client.write_size(9000);  // partial writes
+                auto req = make_request(shape);
+                beast::flat_buffer buffer;
+                const std::function<void(std::uint64_t)> no_progress;
+                exchange_algo algo(req, buffer, {16 * 1024, 4 * 1024 * 1024}, false, no_progress);
+                test_io io;
+                std::optional<livefour::detail::exchange_result> out;
+                asio::co_spawn(ioc, livefour::detail::run_exchange(client, io, algo),
+                               [&](std::exception_ptr e, livefour::detail::exchange_result r) {
+                                   REQUIRE_FALSE(e);
+                                   out = std::move(r);
+                               });
+                ioc.run();
+                REQUIRE(out);
+                if (!out->ec) {
+                    CHECK(out->status == 200);
+                    CHECK(out->body == expected_body);
+                    CHECK(server.str() == beast_serialization(shape));
+                    break;  // n operations succeed: every one of them was failed once
+                }
+                ++failures;
+                CAPTURE(shape.name);
+                CAPTURE(n);
+                CHECK(out->ec == beast::test::error::test_failure);
+                CHECK(livefour::is_fatal_for_connection(out->ec));
+            }
+        }
+    }
+    MESSAGE("run_exchange: " << failures << " stream operations failed in turn");
+}
