@@ -1,4 +1,4 @@
-// livefour — the `Authorization` signature of the legacy API (spec §2).
+// livefour — the `Authorization` signature of the legacy API (docs/protocol.md §2).
 //
 //   plaintext = a=<appid>&b=<bucket>&k=<secret_id>&e=<expiry>&t=<now>&r=<rand>&f=<fileid>
 //   header    = base64( HMAC-SHA1(secret_key, plaintext) ++ plaintext )
@@ -47,7 +47,7 @@ public:
     /// Exception texts never contain the key.
     explicit signer(credentials creds, signer_options opts = {});
 
-    /// The string that is signed, in the documented field order (spec §2).
+    /// The string that is signed, in the documented field order (docs/protocol.md §2).
     static std::string plaintext(std::string_view appid, std::string_view bucket, std::string_view secret_id,
                                  std::int64_t expiry, std::int64_t now, std::uint32_t rand,
                                  std::string_view fileid = {});
