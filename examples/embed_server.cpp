@@ -21,7 +21,7 @@
 // an anonymous temporary file (memory per upload stays bounded whatever the video size), and the
 // file is then streamed to the API by `spooled_video`, a byte_source over the file. This also
 // gives what the API wants: an exact Content-Length (the one chunked upload seen in the wild
-// failed, spec §4), the 6 MiB limit enforced before a byte goes out, and a rewindable body for the
+// failed, docs/protocol.md §4), the 6 MiB limit enforced before a byte goes out, and a rewindable body for the
 // client's retries. The price is disk space (at most the limit per upload in flight) and latency
 // (the forward starts when the user's upload ends).
 #include "example_common.hpp"

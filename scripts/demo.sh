@@ -29,19 +29,19 @@ emu_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/emulator.out" 2>/dev/null && break; sleep 0.05; done
 port=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/emulator.out")
 [[ -n "$port" ]] || { echo "demo: the emulator did not start" >&2; exit 1; }
-endpoint="https://127.0.0.1:$port"
-echo "== livefour-emulator listening on $endpoint (TLS, CA written to a temp file)"
+# The CLI reads the endpoint and the CA file from the environment too (docs/cli.md).
+export LIVEFOUR_ENDPOINT="https://127.0.0.1:$port" LIVEFOUR_CA_FILE="$work/ca.pem"
+echo "== livefour-emulator listening on $LIVEFOUR_ENDPOINT (TLS, CA written to a temp file)"
 
 echo "== livefour digits"
-digits_json=$("$bin/livefour" digits --endpoint "$endpoint" --ca-file "$work/ca.pem")
+digits_json=$("$bin/livefour" digits)
 echo "$digits_json"
 digits=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["validate_data"])' <<<"$digits_json")
 
 echo "== livefour detect --validate-data $digits --video selfie.mp4 --card card.jpg"
 set +e
-"$bin/livefour" detect --endpoint "$endpoint" --ca-file "$work/ca.pem" \
-  --validate-data "$digits" --video "$work/selfie.mp4" --card "$work/card.jpg" --progress
+"$bin/livefour" detect --validate-data "$digits" --video "$work/selfie.mp4" --card "$work/card.jpg" --progress
 status=$?
 set -e
-echo "== exit status $status (0 accepted, 1 negative verdict; see docs/cli.md)"
+echo "== exit status $status (0 accepted, 1 negative verdict, 2 usage error, 3 API error, 4 no answer; see docs/cli.md)"
 exit "$status"

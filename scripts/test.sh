@@ -34,7 +34,7 @@ for stage in "${stages[@]}"; do
       ctest --preset release -LE concurrency ;;
     asan)
       cmake --build --preset asan --target "${san_targets[@]}"
-      ctest --preset asan -R '^(unit|integration|integration-single-threaded|emulator-logic|emulator-curl-smoke)$' ;;
+      ctest --preset asan -R '^(unit|integration|integration-single-threaded|cli|emulator-logic|emulator-curl-smoke)$' ;;
     tsan)
       # The client's threading is what TSan checks; the emulator and CLI come from the release
       # build (built here if the release stage was skipped).

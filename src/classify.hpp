@@ -11,7 +11,7 @@
 
 namespace livefour::detail {
 
-/// How a failure relates to the request's progress (spec §6).
+/// How a failure relates to the request's progress (docs/protocol.md §6).
 enum class failure_phase : unsigned char {
     never,            ///< resending cannot help or is not ours to decide (input, cancellation, verdicts, ...)
     before_request,   ///< while connecting: the server has not seen a byte of the request

@@ -19,7 +19,7 @@ constexpr unsigned long long condition_category_id = 0x6c6976656634'0003ULL;
 /// list reads like the provider's table.
 const char* known_api_message(int code) noexcept {
     switch (code) {
-    // request level (spec §5, research §5.1)
+    // request level (docs/protocol.md §5, research §5.1)
     case 3: return "bad request (\"account abnormal,errorno is:2\" means the account is in arrears)";
     case 4: return "signature empty";
     case 5: return "signature malformed";

@@ -37,7 +37,7 @@
 
 namespace livefour::detail {
 
-/// Outcome of one exchange, with what a retry policy needs to know (spec §6).
+/// Outcome of one exchange, with what a retry policy needs to know (docs/protocol.md §6).
 struct exchange_result {
     error_code ec;
     int status = 0;

@@ -35,7 +35,7 @@ struct request_description {
     std::vector<header_field> headers;    ///< e.g. Accept, X-TC-Action
     std::shared_ptr<body_encoding> body;  ///< null: no body
     /// Resending after the request went out in full cannot cause a second effect (free calls).
-    /// Billed calls are false: they are not resent once the server may have seen them (spec §6).
+    /// Billed calls are false: they are not resent once the server may have seen them (docs/protocol.md §6).
     bool idempotent = false;
     /// Body bytes sent so far and the total (nullopt when chunked), after each write.
     std::function<void(std::uint64_t, std::optional<std::uint64_t>)> on_progress;

@@ -1,4 +1,4 @@
-// Retry decisions (spec §6), backoff with full jitter, and the per-client retry budget.
+// Retry decisions (docs/protocol.md §6), backoff with full jitter, and the per-client retry budget.
 #include <livefour/retry.hpp>
 
 #include "classify.hpp"

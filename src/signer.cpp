@@ -1,4 +1,4 @@
-// livefour — secrets, crypto primitives and the legacy signature (spec §2).
+// livefour — secrets, crypto primitives and the legacy signature (docs/protocol.md §2).
 #include <livefour/detail/crypto.hpp>
 #include <livefour/error.hpp>
 #include <livefour/secret.hpp>

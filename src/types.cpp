@@ -108,7 +108,7 @@ error_code read_envelope(std::string_view body, int http_status, diagnostics& di
     diag.set_http_status(http_status);
 
     json::parse_options opts;
-    opts.allow_trailing_commas = true;  // the provider's documented sample has one (spec §1)
+    opts.allow_trailing_commas = true;  // the provider's documented sample has one (docs/protocol.md §1)
     error_code ec;
     env.root = json::parse(json::string_view(body.data(), body.size()), ec, json::storage_ptr(&env.memory), opts);
     if (ec || !env.root.is_object()) {

@@ -15,10 +15,11 @@
 //
 // Where the timer lives: on the executor passed to cancel_after(executor, ...) if any; otherwise on
 // the initiation's I/O executor (every Asio and Beast I/O object provides one); otherwise on the
-// handler's associated executor (a coroutine's executor for use_awaitable). A plain callback on an
-// operation whose initiation exposes no executor (a user's async_initiate function object such as
-// livefour::client's, or an adapter applied outside, as in as_tuple(cancel_after(d, cb))) has none
-// of these: that is a compile-time error that asks for cancel_after(executor, duration, token).
+// handler's associated executor (a coroutine's executor for use_awaitable). livefour::client's
+// initiations expose the client's executor, so a plain callback works with them. A plain callback
+// on an operation whose initiation exposes no executor (a user's own async_initiate function
+// object, or an adapter applied outside, as in as_tuple(cancel_after(d, cb))) has none of these:
+// that is a compile-time error that asks for cancel_after(executor, duration, token).
 //
 // Threading: the timer's handler runs on the handler's associated executor (falling back to the
 // timer's executor), the same executor the operation completes on. The operation, its completion

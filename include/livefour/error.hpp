@@ -2,7 +2,7 @@
 //
 // Two categories, both plugged into boost::system::error_code (and therefore usable with
 // std::error_code through Boost.System's interoperability):
-//   * api_error    — the `code` the server put in its JSON envelope (spec §5) and the verdict codes
+//   * api_error    — the `code` the server put in its JSON envelope (docs/protocol.md §5) and the verdict codes
 //                    of data.live_status / data.compare_status. Unknown numbers are kept verbatim.
 //   * client_error — failures detected by livefour itself (bad input, transport phases, limits).
 // A coarse `condition` groups both for callers that only want to branch on the kind of failure.
@@ -20,7 +20,7 @@ namespace livefour {
 
 using error_code = boost::system::error_code;
 
-/// Codes defined by the API (spec §5 and the provider's general list). The enumerator values are
+/// Codes defined by the API (docs/protocol.md §5 and the provider's general list). The enumerator values are
 /// the wire values; any other integer is still a valid `api_error` value (kept as a number).
 enum class api_error : int {
     // request level (top-level `code`)
@@ -156,7 +156,7 @@ std::string api_message(int code);
 /// 15/107/108 and for every failure the loop retries in some phase (connect and handshake
 /// failures, resets, EOF, stall timeouts, truncated replies, temporary DNS failures), and false
 /// for every failure the loop never retries. Whether a particular attempt is *safe* to resend
-/// depends on how far it got: that is should_retry()'s business (spec §6).
+/// depends on how far it got: that is should_retry()'s business (docs/protocol.md §6).
 bool is_retryable(const error_code& ec) noexcept;
 
 /// True when the connection that produced `ec` must not be reused.

@@ -7,7 +7,7 @@
 // before every attempt of a request (it is the rewind). The Beast body that serializes a prepared
 // form is `livefour::detail::multipart_body` (include/livefour/detail/multipart_body.hpp).
 //
-// Header quoting (a decision, spec §4): CR, LF and NUL are rejected in names, filenames, field
+// Header quoting (a decision, docs/protocol.md §4): CR, LF and NUL are rejected in names, filenames, field
 // values and content types (`client_error::invalid_field`) because no receiver decodes an escaped
 // line break the same way. A '"' in a name or filename is sent as "%22", which is what browsers do
 // (WHATWG HTML, "multipart/form-data encoding algorithm"); every other byte, including '\' and

@@ -1,4 +1,4 @@
-// livefour — retry policy: which failed attempts may be resent (spec §6), how long to wait before
+// livefour — retry policy: which failed attempts may be resent (docs/protocol.md §6), how long to wait before
 // the next one, and a per-client retry budget that keeps a struggling backend from a retry storm.
 //
 // These are pure pieces: no I/O, no clock, no hidden randomness except in the one overload that
@@ -33,7 +33,7 @@ struct attempt_info {
     /// At least one byte of the response arrived.
     bool response_started = false;
     /// The attempt ran on a kept-alive connection reused from the pool. The default rules ignore
-    /// it (a reply-less failure after a full send stays ambiguous, spec §6); a predicate may use it.
+    /// it (a reply-less failure after a full send stays ambiguous, docs/protocol.md §6); a predicate may use it.
     bool connection_reused = false;
     /// HTTP status of the reply, 0 when none was parsed. Informational, for predicates.
     int http_status = 0;
@@ -46,12 +46,12 @@ struct retry_event {
     std::chrono::milliseconds delay;  ///< how long the loop waits before the next attempt
 };
 
-/// The legacy API codes that mean "refused before processing" (spec §6): 15 rate limited (retried
+/// The legacy API codes that mean "refused before processing" (docs/protocol.md §6): 15 rate limited (retried
 /// with retry_policy::throttle_backoff), 107 and 108 authentication service unavailable. The
 /// default of retry_policy::retryable_codes, and what is_retryable() answers for API codes.
 inline constexpr int default_retryable_api_codes[] = {15, 107, 108};
 
-/// How an operation retries. A plain value; the defaults follow spec §6. validate() checks it.
+/// How an operation retries. A plain value; the defaults follow docs/protocol.md §6. validate() checks it.
 struct retry_policy {
     /// Total attempts, the first included; 1 disables retries. Must be >= 1.
     int max_attempts = 3;
@@ -64,7 +64,7 @@ struct retry_policy {
     /// Base bound after API code 15 (rate limited) instead of initial_backoff: a throttled backend
     /// needs more air than one that dropped a connection.
     std::chrono::milliseconds throttle_backoff{1000};
-    /// API codes that mean "refused before processing" (spec §6). Assigning replaces the default.
+    /// API codes that mean "refused before processing" (docs/protocol.md §6). Assigning replaces the default.
     std::vector<int> retryable_codes{std::begin(default_retryable_api_codes), std::end(default_retryable_api_codes)};
     /// Opt-in: also retry a non-idempotent request that was sent in full and got no reply at all.
     /// The server may have processed (and billed) it; only the caller can accept that risk.
@@ -82,7 +82,7 @@ struct retry_policy {
 
 /// Whether the attempt described by `info` should be followed by another one:
 /// false when `info.ec` is clear or `info.attempt >= max_attempts`; otherwise the predicate's
-/// answer if it gives one, else the default rules (spec §6):
+/// answer if it gives one, else the default rules (docs/protocol.md §6):
 ///  * API codes: retry exactly those in `retryable_codes` (verdicts and all others: never);
 ///  * connect-phase failures — resolution (transient), refused/unreachable, connect/handshake
 ///    errors and their timeouts, TLS errors other than certificate verification: always;

@@ -45,7 +45,7 @@ private:
     std::string value_;
 };
 
-/// The credentials of one Tencent Cloud account (spec §2).
+/// The credentials of one Tencent Cloud account (docs/protocol.md §2).
 struct credentials {
     std::string appid;         ///< the developer's AppID (`a=` in the signature, `appid` field)
     std::string secret_id;     ///< SecretId (`k=`); not secret by itself, printed

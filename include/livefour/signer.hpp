@@ -1,4 +1,4 @@
-// livefour — the `Authorization` signature of the legacy API (spec §2).
+// livefour — the `Authorization` signature of the legacy API (docs/protocol.md §2).
 //
 //   plaintext = a=<appid>&b=<bucket>&k=<secret_id>&e=<expiry>&t=<now>&r=<rand>&f=<fileid>
 //   header    = base64( HMAC-SHA1(secret_key, plaintext) ++ plaintext )
@@ -53,7 +53,7 @@ public:
     /// given, receives a static explanation (never the key).
     static error_code check(const credentials& creds, const signer_options& opts, const char** why = nullptr) noexcept;
 
-    /// The string that is signed, in the documented field order (spec §2).
+    /// The string that is signed, in the documented field order (docs/protocol.md §2).
     static std::string plaintext(std::string_view appid, std::string_view bucket, std::string_view secret_id,
                                  std::int64_t expiry, std::int64_t now, std::uint32_t rand,
                                  std::string_view fileid = {});

@@ -1,6 +1,6 @@
 // livefour — the replies of the API as plain values, their parsing, and the accept/reject decision.
 //
-// Parsing follows spec §1: the JSON envelope {code, message, data} is read whatever the HTTP
+// Parsing follows docs/protocol.md §1: the JSON envelope {code, message, data} is read whatever the HTTP
 // status; trailing commas and unknown fields are accepted (the provider's own sample has a trailing
 // comma), wrong types are rejected. Request types that carry files live with the multipart and
 // client headers, not here.
@@ -15,14 +15,14 @@
 
 namespace livefour {
 
-/// Reply of `POST /face/livegetfour` (spec §3).
+/// Reply of `POST /face/livegetfour` (docs/protocol.md §3).
 struct digits_result {
     int code = 0;               ///< top-level `code`; 0 = success
     std::string message;        ///< top-level `message` (server text, untrusted)
     std::string validate_data;  ///< the digits the user must read aloud (`data.validate_data`)
 };
 
-/// Reply of `POST /face/livedetectfour` and `/face/idcardlivedetectfour` (spec §4).
+/// Reply of `POST /face/livedetectfour` and `/face/idcardlivedetectfour` (docs/protocol.md §4).
 struct detect_result {
     int code = 0;                       ///< top-level `code`; 0 = request processed
     std::string message;                ///< top-level `message` (server text, untrusted)
@@ -80,9 +80,12 @@ error_code parse_digits_response(std::string_view body, int http_status, digits_
 /// must be an integer in 0..100.
 error_code parse_detect_response(std::string_view body, int http_status, detect_result& out, diagnostics& diag);
 
-/// The result as a JSON envelope shaped like the wire reply (absent optionals omitted).
+/// The parsed result written back as a JSON envelope {code, message, data}. Not the body as
+/// received: fields livefour does not model (such as an echoed "seq") are dropped, and `data`
+/// is always written (for digits, with "validate_data", empty on an error reply).
 std::string to_json(const digits_result& r);
-/// The result as a JSON envelope shaped like the wire reply (absent optionals and empty photo omitted).
+/// As above; absent optionals and an empty photo are omitted, and the photo is written as
+/// "photo" even when the reply called it "video_photo".
 std::string to_json(const detect_result& r);
 
 }  // namespace livefour

@@ -223,8 +223,15 @@ TEST_CASE("emulator verdict: magic bytes, switches, rules") {
     std::string why;
     CHECK(!parse_switches("force:bogus=1", &why));
     CHECK(why.find("bogus") != std::string::npos);
-    CHECK(!parse_switches("force:sim=101"));
-    CHECK(!parse_switches("force:code=x"));
+    // An unknown key is named as unknown whatever its value (it once read "needs an integer value").
+    CHECK(!parse_switches("force:colour=red", &why));
+    CHECK(why.find("unknown force switch 'colour'") != std::string::npos);
+    CHECK(!parse_switches("force:sim=101", &why));
+    CHECK(why == "force:sim must be 0..100");
+    CHECK(!parse_switches("force:delay_ms=-1", &why));
+    CHECK(why == "force:delay_ms must be 0..600000");
+    CHECK(!parse_switches("force:code=x", &why));
+    CHECK(why == "force switch 'code' needs an integer value");
     CHECK(!parse_switches("plain seq")->code);
 
     detect_input in;

@@ -14,7 +14,9 @@
 #include <malloc.h>
 #endif
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -25,9 +27,13 @@ namespace {
 
 using namespace net;
 
+/// errno's text for a failed stream operation: the file name alone does not say what to fix.
+std::string errno_text() { return errno ? std::string(": ") + std::strerror(errno) : std::string(); }
+
 std::string read_file(const std::string& path) {
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
+    if (!in) throw std::runtime_error("cannot read " + path + errno_text());
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
@@ -44,16 +50,25 @@ public:
     }
 
     void listen() {
+        // The error_code overloads: a throwing bind() reports Boost's source file, line and
+        // function signature, which tell a user nothing about the port already being in use.
+        boost::system::error_code ec;
         tcp::resolver resolver(io_);
         const auto results = resolver.resolve(opt_.host, std::to_string(opt_.port),
-                                              tcp::resolver::passive | tcp::resolver::numeric_service);
-        const tcp::endpoint ep = *results.begin();
-        acceptor_.open(ep.protocol());
-        acceptor_.set_option(tcp::acceptor::reuse_address(true));
-        acceptor_.bind(ep);
-        acceptor_.listen(asio::socket_base::max_listen_connections);
-        signals_.async_wait([this](const boost::system::error_code& ec, int) {
-            if (!ec) stop();
+                                              tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+        if (!ec && results.empty()) ec = asio::error::host_not_found;
+        if (!ec) {
+            const tcp::endpoint ep = *results.begin();
+            acceptor_.open(ep.protocol(), ec);
+            if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+            if (!ec) acceptor_.bind(ep, ec);
+            if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        }
+        if (ec)
+            throw std::runtime_error("cannot listen on " + opt_.host + " port " + std::to_string(opt_.port) + ": " +
+                                     ec.message());
+        signals_.async_wait([this](const boost::system::error_code& wait_ec, int) {
+            if (!wait_ec) stop();
         });
         asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
             if (e) std::rethrow_exception(e);
@@ -167,10 +182,11 @@ std::optional<ssl::context> make_tls_context(const options& o) {
     } else {
         auto m = generate_tls_material({o.host});
         if (!o.write_ca_file.empty()) {
+            errno = 0;
             std::ofstream out(o.write_ca_file, std::ios::binary | std::ios::trunc);
             out << m.ca_cert_pem;
             out.close();
-            if (!out) throw std::runtime_error("cannot write " + o.write_ca_file);
+            if (!out) throw std::runtime_error("cannot write " + o.write_ca_file + errno_text());
         }
         chain = std::move(m.server_cert_pem);
         key = std::move(m.server_key_pem);

@@ -3,7 +3,9 @@
 
 #include <livefour/detail/crypto.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <cstdint>
 
 namespace livefour::emulator {
@@ -77,23 +79,31 @@ std::optional<switches> parse_switches(std::string_view seq, std::string* error)
             out.drop = true;
             continue;
         }
+        // One row per numeric switch, looked up by key before the value is read: "force:colour=red"
+        // is a typo of the key, and must be reported as one.
+        struct numeric_switch {
+            std::string_view key;
+            std::optional<int> switches::*field;
+            int min, max;
+        };
+        static constexpr numeric_switch numeric[] = {
+            {"code", &switches::code, INT_MIN, INT_MAX},
+            {"live_status", &switches::live_status, INT_MIN, INT_MAX},
+            {"compare_status", &switches::compare_status, INT_MIN, INT_MAX},
+            {"sim", &switches::sim, 0, 100},
+            {"delay_ms", &switches::delay_ms, 0, 600000},
+        };
+        const auto* sw =
+            std::find_if(std::begin(numeric), std::end(numeric), [&](const numeric_switch& s) { return s.key == key; });
+        if (sw == std::end(numeric))
+            return bad("unknown force switch '" + std::string(key) +
+                       "' (known: code, live_status, compare_status, sim, delay_ms, drop)");
         const auto n = parse_int(value);
         if (!n) return bad("force switch '" + std::string(key) + "' needs an integer value");
-        if (key == "code")
-            out.code = *n;
-        else if (key == "live_status")
-            out.live_status = *n;
-        else if (key == "compare_status")
-            out.compare_status = *n;
-        else if (key == "sim") {
-            if (*n < 0 || *n > 100) return bad("force:sim must be 0..100");
-            out.sim = *n;
-        } else if (key == "delay_ms") {
-            if (*n < 0 || *n > 600000) return bad("force:delay_ms must be 0..600000");
-            out.delay_ms = *n;
-        } else {
-            return bad("unknown force switch '" + std::string(key) + "'");
-        }
+        if (*n < sw->min || *n > sw->max)
+            return bad("force:" + std::string(key) + " must be " + std::to_string(sw->min) + ".." +
+                       std::to_string(sw->max));
+        out.*(sw->field) = *n;
     }
     return out;
 }

@@ -118,7 +118,7 @@ struct multipart_body {
 };
 
 /// Sets Content-Type and the framing of a request carrying a prepared form: an exact
-/// Content-Length when the length is known (spec §4), else (or when `force_chunked`)
+/// Content-Length when the length is known (docs/protocol.md §4), else (or when `force_chunked`)
 /// Transfer-Encoding: chunked.
 template <class Fields>
 void apply_payload_headers(boost::beast::http::request<multipart_body, Fields>& req, bool force_chunked = false) {

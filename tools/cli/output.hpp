@@ -1,0 +1,97 @@
+// livefour CLI — everything the CLI prints: the run's report (the reply on stdout, the error or
+// verdict and the stats on stderr, or all of it as one --json object), the progress meter and the
+// -v log. stdout is written once, at the end, and a failed write is an error (status 4).
+#pragma once
+
+#include "messages.hpp"
+
+#include <livefour/client.hpp>
+#include <livefour/retry.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace livefour::cli {
+
+/// What one run produced; printed by finish().
+class report {
+public:
+    /// `command` names the help that a usage error points to.
+    report(bool json, bool stats, std::string command) : json_(json), stats_(stats), command_(std::move(command)) {}
+
+    /// Printed on stderr at once ("livefour: warning: ..."), and kept for --json.
+    void warn(const std::string& text);
+    /// The service's reply, a JSON text (today re-serialised from the parsed result: see
+    /// docs/cli.md; the body as received once the library hands it over).
+    void reply(std::string json_text) { reply_ = std::move(json_text); }
+    void verdict(const livefour::verdict& v, const detect_result& r, int threshold, const std::string& what_compared);
+    void error(error_info e) { error_ = std::move(e); }
+    void stats(const diagnostics& diag, const pool_stats& pool, std::chrono::steady_clock::duration elapsed);
+    /// Prints everything and returns the exit status: `status`, or 4 when stdout could not be
+    /// written although the answer was the news (statuses 0 and 1).
+    int finish(int status);
+
+private:
+    bool json_, stats_;
+    std::string command_;
+    std::vector<std::string> warnings_;
+    std::optional<std::string> reply_;
+    std::optional<error_info> error_;
+    std::optional<boost::json::object> verdict_json_;
+    std::string verdict_line_;
+    std::optional<boost::json::object> stats_json_;
+};
+
+/// Prints a usage error: one line and "try 'livefour COMMAND --help'", or the --json object.
+int report_usage_error(const usage_error& e, bool json);
+
+/// Upload progress: a redrawn bar on a terminal, one line per quarter elsewhere (a CI log must not
+/// fill with carriage returns). Also remembers whether the last attempt sent the whole body.
+class upload_meter {
+public:
+    explicit upload_meter(bool show);
+    void operator()(std::uint64_t sent, std::optional<std::uint64_t> total);
+    /// Ends the bar's line before anything else is printed.
+    void done();
+    bool fully_sent() const { return total_ && sent_ >= *total_; }
+    std::uint64_t total() const { return total_.value_or(sent_); }
+
+private:
+    bool show_, tty_;
+    std::uint64_t sent_ = 0;
+    std::optional<std::uint64_t> total_;
+    int quarter_ = 0;
+    bool drawn_ = false;
+    std::chrono::steady_clock::time_point start_, last_{};
+};
+
+/// -v: what the CLI can tell today (the endpoint, where the credentials came from, every retry
+/// decision, the final status). The library's per-attempt events (address, TLS, headers) attach
+/// here when it offers them: this is the one place -v prints from.
+class verbose_log {
+public:
+    explicit verbose_log(bool on) : on_(on) {}
+    explicit operator bool() const { return on_; }
+    void setup(const settings& cfg);
+    /// Installed as retry_policy::on_retry.
+    void retry(const retry_event& e);
+    void finished(const diagnostics& diag, std::chrono::steady_clock::duration elapsed);
+
+private:
+    bool on_;
+};
+
+/// One run: what a command's runner needs.
+struct session {
+    const settings& cfg;
+    livefour::client& client;
+    report& out;
+    verbose_log& log;
+};
+
+}  // namespace livefour::cli
