@@ -219,8 +219,10 @@ const std::vector<cli_case> cases = {
       "hint: the request was sent in full", "may have processed and billed it"}},
     {"row 104: a detect dropped after the full body: the billing hint", "detect --validate-data 1234 --video video.mp4 --max-attempts 1", 4,
      {"connection closed before a complete response", "hint: the request was sent in full"}, {}, "", R"({"fault":"close_after_body","path":"/face/livedetectfour"})"},
-    {"a detect reset mid-upload: no billing hint", "detect --validate-data 1234 --video video.mp4 --max-attempts 1", 4,
-     {}, {"hint: the request was sent in full"}, "", R"({"fault":"reset","when":"before_body","path":"/face/livedetectfour"})"},
+    // 64 MiB, chunked (so the emulator cannot refuse the size up front), reset after 1 MiB: more
+    // than kernel buffers absorb, so the client really is cut mid-upload.
+    {"a detect reset mid-upload: no billing hint", "detect --validate-data 1234 --video big.mp4 --max-upload-bytes 0 --chunked --max-attempts 1", 4,
+     {}, {"hint: the request was sent in full"}, "", R"({"fault":"reset","when":"after_body_bytes","bytes":1048576,"path":"/face/livedetectfour"})"},
     {"boundary: --max-attempts 0", "digits --max-attempts 0", 2, {"--max-attempts must be 1-100 (got '0')"}},
     {"boundary: --max-attempts 101", "digits --max-attempts 101", 2, {"--max-attempts must be 1-100 (got '101')"}},
     {"boundary: --max-attempts 1.5", "digits --max-attempts 1.5", 2, {"--max-attempts must be an integer 1-100"}},
@@ -291,6 +293,8 @@ TEST_CASE("CLI table: the review's wrong and confusing runs, the flags' boundari
         f << test::mp4_magic();
     }
     std::filesystem::resize_file(dir / "huge.mp4", 7 * 1024 * 1024);
+    std::filesystem::copy_file(dir / "huge.mp4", dir / "big.mp4");
+    std::filesystem::resize_file(dir / "big.mp4", 64 * 1024 * 1024);
     std::filesystem::create_directory(dir / "adir");
     const std::string creds = "# demo\nappid = 1250000000\nsecret_id=AKIDEXAMPLE\nsecret_key=SECRETKEYEXAMPLE\n";
     for (auto [name, mode, text] : {std::tuple{"creds-600", 0600, creds}, std::tuple{"creds-644", 0644, creds},
