@@ -222,14 +222,21 @@ void basic_pool<Connection, Clock>::release(connection_ptr c, bool reusable) {
             c->last_used = Clock::now();
         else if (c)
             to_close = std::move(c);
-        if (!waiters_.empty() && !closed_) {
-            // Hand the slot (with the connection, if reusable) straight to the oldest waiter.
+        // Hand the slot (with the connection, if reusable) straight to the oldest waiter. A
+        // waiter whose receive was cancelled refuses it: Asio 1.81 leaves a buffered channel
+        // unable to take a value once its only receiver was cancelled (cancel_by_key sets its send
+        // state to `block`), so a failed send means "this waiter is leaving": try the next one, and
+        // never drop the connection or the slot with it (test/unit/pool_test.cpp).
+        bool handed = false;
+        while (!handed && !waiters_.empty() && !closed_) {
             auto w = std::move(waiters_.front());
             waiters_.pop_front();
             stats_.waiters = waiters_.size();
+            handed = w->ch.try_send(error_code{}, std::move(c));
+        }
+        if (handed)
             ++stats_.in_use;
-            w->ch.try_send(error_code{}, std::move(c));
-        } else if (c) {
+        else if (c) {
             idle_.push_back(std::move(c));
             stats_.idle = idle_.size();
         } else {
