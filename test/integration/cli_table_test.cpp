@@ -254,7 +254,8 @@ const std::vector<cli_case> cases = {
     {"--json: warnings", "digits --json --chunked", 0, {"\"warnings\":[\"--chunked does not apply to 'digits'"}},
     {"row 138: stdout is /dev/full", "{CLI} digits > /dev/full", 4, {"livefour: cannot write to stdout: No space left on device"}},
     {"/dev/full with --json", "{CLI} digits --json > /dev/full", 4, {"cannot write to stdout"}},
-    {"row 139: a closed pipe ends the CLI (SIGPIPE)", "{CLI} digits | head -c 0; exit ${PIPESTATUS[0]}", 141},
+    // The reader is gone before the CLI starts (`true` exits at once): the write meets a closed pipe.
+    {"row 139: a closed pipe ends the CLI (SIGPIPE)", "{ sleep 0.5; {CLI} digits; } | true; exit ${PIPESTATUS[0]}", 141},
     {"row 12: --progress off a terminal: lines, no carriage returns", "detect --validate-data 1234 --video video.mp4 --progress", 1,
      {"livefour: uploaded 100% (0.3 of 0.3 MiB), waiting for the reply"}},
     {"row 141: --progress on a terminal: a bar", "{} script -qec \"{CLI} detect --validate-data 1234 --video video.mp4 --progress\" /dev/null | tr '\\r' '~'", 0,
