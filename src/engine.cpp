@@ -288,7 +288,9 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
             describe_transport_error(r, diag);
         } else {
             replied = true;
-            a.ec = op.parse(reply{r.status, std::move(r.body)}, diag);
+            reply rep{r.status, std::move(r.body)};
+            a.ec = op.parse(rep, diag);
+            diag.set_reply_body(std::move(rep.body));
         }
         co_return a;
     };

@@ -5,6 +5,7 @@
 // (asio::any_completion_handler), so a user translation unit pays only for Asio's core headers.
 #pragma once
 
+#include <livefour/detail/initiation.hpp>
 #include <livefour/diagnostics.hpp>
 #include <livefour/error.hpp>
 #include <livefour/options.hpp>
@@ -102,6 +103,12 @@ public:
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_idcard{get_executor()}, token, impl_, std::move(req), &diag);
     }
+    template <
+        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = boost::asio::deferred_t>
+    auto async_idcard_detect(idcard_detect_request req, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
+            initiate_idcard{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
+    }
 
     /// Cancels every outstanding operation (they complete with operation_aborted), closes idle
     /// connections and refuses new operations with client_error::pool_closed. Idempotent;
@@ -112,45 +119,11 @@ public:
     pool_stats stats() const;
 
 private:
-    struct initiate_digits {
-        // The client's executor is the operation's I/O executor (so that adapters such as
-        // livefour::cancel_after find a place to run their timer).
-        using executor_type = boost::asio::any_io_executor;
-        boost::asio::any_io_executor ex;
-        executor_type get_executor() const noexcept { return ex; }
-        template <class Handler>
-        void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, digits_request req,
-                        diagnostics* diag) const {
-            detail::async_get_digits_erased(std::move(impl), std::move(req), diag,
-                                            detail::digits_handler(std::forward<Handler>(h)));
-        }
-    };
-    struct initiate_detect {
-        // The client's executor is the operation's I/O executor (so that adapters such as
-        // livefour::cancel_after find a place to run their timer).
-        using executor_type = boost::asio::any_io_executor;
-        boost::asio::any_io_executor ex;
-        executor_type get_executor() const noexcept { return ex; }
-        template <class Handler>
-        void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, detect_request req,
-                        diagnostics* diag) const {
-            detail::async_detect_erased(std::move(impl), std::move(req), diag,
-                                        detail::detect_handler(std::forward<Handler>(h)));
-        }
-    };
-    struct initiate_idcard {
-        // The client's executor is the operation's I/O executor (so that adapters such as
-        // livefour::cancel_after find a place to run their timer).
-        using executor_type = boost::asio::any_io_executor;
-        boost::asio::any_io_executor ex;
-        executor_type get_executor() const noexcept { return ex; }
-        template <class Handler>
-        void operator()(Handler&& h, std::shared_ptr<detail::client_impl> impl, idcard_detect_request req,
-                        diagnostics* diag) const {
-            detail::async_idcard_detect_erased(std::move(impl), std::move(req), diag,
-                                               detail::detect_handler(std::forward<Handler>(h)));
-        }
-    };
+    using digits_signature = void(error_code, digits_result);
+    using detect_signature = void(error_code, detect_result);
+    using initiate_digits = detail::initiation<digits_signature, &detail::async_get_digits_erased>;
+    using initiate_detect = detail::initiation<detect_signature, &detail::async_detect_erased>;
+    using initiate_idcard = detail::initiation<detect_signature, &detail::async_idcard_detect_erased>;
 
     std::shared_ptr<detail::client_impl> impl_;
 };

@@ -49,6 +49,10 @@ public:
     const std::string& server_message() const noexcept { return server_message_; }
     /// livefour's own explanation of the failure (empty on success).
     const std::string& client_message() const noexcept { return client_message_; }
+    /// The last reply's body exactly as received (untrusted; at most max_response_bytes), empty
+    /// when no reply arrived. For printing or logging the service's own words, e.g. fields this
+    /// version of livefour does not parse.
+    const std::string& reply_body() const noexcept { return reply_body_; }
 
     /// Attempts the operation made (exchanges started, transparent keep-alive resends excluded);
     /// 0 when it failed before sending anything.
@@ -64,6 +68,7 @@ public:
         http_status_ = 0;
         server_message_.clear();
         client_message_.clear();
+        reply_body_.clear();
         attempts_ = 0;
         retries_.clear();
         log_.clear();
@@ -73,6 +78,7 @@ public:
         http_status_ = 0;
         server_message_.clear();
         client_message_.clear();
+        reply_body_.clear();
     }
     /// Counts one attempt.
     void count_attempt() noexcept { ++attempts_; }
@@ -86,6 +92,8 @@ public:
     void set_server_message(std::string msg) { server_message_ = std::move(msg); }
     /// Sets livefour's explanation.
     void set_client_message(std::string msg) { client_message_ = std::move(msg); }
+    /// Keeps the reply's body.
+    void set_reply_body(std::string body) { reply_body_ = std::move(body); }
     /// Sets all three at once.
     void assign(int http_status, std::string server_msg, std::string client_msg) {
         http_status_ = http_status;
@@ -97,6 +105,7 @@ private:
     int http_status_ = 0;
     std::string server_message_;
     std::string client_message_;
+    std::string reply_body_;
     int attempts_ = 0;
     std::vector<retry_record> retries_;
     std::vector<attempt_record> log_;
