@@ -3,6 +3,7 @@
 // Beast and Asio error headers are included here only, so that users of <livefour/error.hpp> do
 // not pay for them; classification of their codes happens behind is_retryable() & co.
 #include <livefour/error.hpp>
+#include <livefour/faceid/error.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -302,6 +303,7 @@ std::optional<condition> condition_of(const error_code& ec) noexcept {
     if (!ec) return std::nullopt;
     if (ec.category() == api_category()) return api_condition(ec.value());
     if (ec.category() == client_category()) return client_condition(static_cast<client_error>(ec.value()));
+    if (ec.category() == faceid::category()) return faceid::info(static_cast<faceid::errc>(ec.value())).cond;
     return foreign_condition(ec);
 }
 
