@@ -124,6 +124,18 @@ def main():
         h["X-TC-Version"] = "2017-03-12"
         _, r = peer.post(b"{}", h)
         check(r.get("Error", {}).get("Code") == "NoSuchVersion", "wrong version")
+
+        # The SDK's whole client: its requests verify here, and X-TC-Region is left out without a
+        # region (3.0.x sent "null").
+        out = subprocess.run([NODE, os.path.join(HERE, "node", "sdk_client_probe.js"), str(peer.port), SECRET_ID,
+                              SECRET_KEY], capture_output=True, timeout=30)
+        check(out.returncode == 0 and all("LiveCode" in r for r in json.loads(out.stdout or b"[]")),
+              "the SDK's client calls GetLiveCode twice " + out.stderr.decode()[-300:])
+        recs = peer.records()[-2:]
+        check([r["region"] for r in recs] == [None, "ap-guangzhou"], f"X-TC-Region: {[r['region'] for r in recs]}")
+        check(all(r["signature_ok"] and r["host"] == "faceid.tencentcloudapi.com" and
+                  r["signed_headers"] == "content-type;host" for r in recs),
+              "the SDK's client signs content-type;host, Host without a port, and verifies here")
     finally:
         peer.stop()
 
