@@ -35,15 +35,11 @@ def peak_rss_kib(pid):
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 
-def big_request(port, ctx, secret_id, secret_key):
-    """A LivenessCompare body with a 6 MiB video (exactly 8 MiB of base64, the limit), signed here,
-    streamed in 256 KiB writes."""
-    video = b"\x00\x00\x00\x20ftypisom" + os.urandom(6 * 1024 * 1024 - 12)
-    body = (b'{"LivenessType":"SILENT","ImageBase64":"' + base64.b64encode(b"\xff\xd8\xff" + os.urandom(4000)) +
-            b'","VideoBase64":"' + base64.b64encode(video) + b'"}')
+def signed_headers(body, secret_id, secret_key, action="LivenessCompare"):
+    """The headers of a request signed with tc3_peer.py's TC3 (Python, independent of livefour)."""
     ts = int(time.time())
     headers = {"Host": "faceid.tencentcloudapi.com", "Content-Type": "application/json",
-               "X-TC-Action": "LivenessCompare", "X-TC-Version": "2018-03-01", "X-TC-Timestamp": str(ts)}
+               "X-TC-Version": "2018-03-01", "X-TC-Timestamp": str(ts)}
     canonical = "\n".join(["POST", "/", "", "content-type:application/json\nhost:faceid.tencentcloudapi.com\n",
                            "content-type;host", hashlib.sha256(body).hexdigest()])
     date = utc_date(ts)
@@ -51,6 +47,30 @@ def big_request(port, ctx, secret_id, secret_key):
                          hashlib.sha256(canonical.encode()).hexdigest()])
     headers["Authorization"] = (f"TC3-HMAC-SHA256 Credential={secret_id}/{date}/faceid/tc3_request, "
                                 f"SignedHeaders=content-type;host, Signature={tc3_signature(secret_key, date, 'faceid', to_sign)}")
+    headers["X-TC-Action"] = action
+    return headers
+
+
+def chunked_request(port, ctx, secret_id, secret_key):
+    """A signed LivenessCompare sent with Transfer-Encoding: chunked (http.client's encoder)."""
+    video = b"FLV\x01" + os.urandom(100000)
+    body = (b'{"LivenessType":"SILENT","ImageBase64":"' + base64.b64encode(b"\x89PNG\r\n\x1a\n" + os.urandom(999)) +
+            b'","VideoBase64":"' + base64.b64encode(video) + b'"}')
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
+    pieces = (body[i:i + 7777] for i in range(0, len(body), 7777))
+    conn.request("POST", "/", body=pieces, headers=signed_headers(body, secret_id, secret_key), encode_chunked=True)
+    reply = json.loads(conn.getresponse().read())["Response"]
+    conn.close()
+    return video, reply
+
+
+def big_request(port, ctx, secret_id, secret_key):
+    """A LivenessCompare body with a 6 MiB video (exactly 8 MiB of base64, the limit), signed here,
+    streamed in 256 KiB writes."""
+    video = b"\x00\x00\x00\x20ftypisom" + os.urandom(6 * 1024 * 1024 - 12)
+    body = (b'{"LivenessType":"SILENT","ImageBase64":"' + base64.b64encode(b"\xff\xd8\xff" + os.urandom(4000)) +
+            b'","VideoBase64":"' + base64.b64encode(video) + b'"}')
+    headers = signed_headers(body, secret_id, secret_key)
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
     conn.putrequest("POST", "/", skip_host=True)
     for k, v in headers.items():
@@ -126,6 +146,27 @@ def main():
             last = json.loads(r.read())["faceid"]["last"]
         check(last["video"]["sha256"] == hashlib.sha256(big_video).hexdigest(), "its 6 MiB video decoded exactly")
         check(grown < 2048, f"the emulator's peak RSS grew by {grown} KiB for it (limit 2048)")
+
+        chunked_video, reply = chunked_request(port, ctx, env["LIVEFOUR_SECRET_ID"], env["LIVEFOUR_SECRET_KEY"])
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/_emulator/stats", context=ctx, timeout=10) as r:
+            last = json.loads(r.read())["faceid"]["last"]
+        check(reply.get("Result") == "Success" and last["video"]["sha256"] == hashlib.sha256(chunked_video).hexdigest(),
+              f"a chunked body: {reply.get('Result') or reply.get('Error')}")
+
+        # Refused on its header with Expect: 100-continue: curl gets the answer, sends no body.
+        big = os.path.join(work, "big.json")
+        with open(big, "wb") as f:
+            f.write(b'{"VideoBase64":"' + b"A" * 3000000 + b'"}')
+        out = subprocess.run(["curl", "-sS", "--cacert", ca, "-H", "Expect: 100-continue",
+                              "-H", "Content-Type: application/json", "-H", "X-TC-Action: LivenessCompare",
+                              "-H", f"X-TC-Timestamp: {int(time.time())}", "-H", "Authorization: TC3-HMAC-SHA256 Credential=AKIDnodesdk/2020-01-01/faceid/tc3_request, "
+                              "SignedHeaders=content-type;host, Signature=" + "0" * 64,
+                              "--data-binary", f"@{big}", "-w", "\n%{size_upload}", f"https://127.0.0.1:{port}/"],
+                             capture_output=True, timeout=30)
+        reply, uploaded = out.stdout.decode().rsplit("\n", 1)
+        code = json.loads(reply)["Response"]["Error"]["Code"]
+        check(code == "AuthFailure.SignatureFailure" and int(float(uploaded)) < 3000000,
+              f"Expect: 100-continue refused before the body: {code}, {uploaded} bytes uploaded")
     finally:
         emu.terminate()
         emu.wait(timeout=20)
