@@ -2,6 +2,7 @@
 // the legacy API codes by range, and the Asio/Beast/OpenSSL codes a transport can produce.
 #include "classify.hpp"
 
+#include <livefour/faceid/error.hpp>
 #include <livefour/retry.hpp>
 
 #include <boost/asio/error.hpp>
@@ -158,6 +159,11 @@ const char* client_error_message(client_error e) noexcept {
 failure_class classify(const error_code& ec) noexcept {
     if (!ec) return {.cond = std::nullopt, .fatal_for_connection = false};
     if (ec.category() == api_category()) return legacy_api(ec.value());
+    if (ec.category() == faceid::category()) {
+        // A Response.Error code, or a Result outcome: both arrive in a complete reply.
+        const auto& row = faceid::info(static_cast<faceid::errc>(ec.value()));
+        return {.cond = row.cond, .phase = answered, .retry = row.retry, .fatal_for_connection = false};
+    }
     if (ec.category() == client_category()) {
         const auto* row = client_row_of(ec.value());
         if (!row) return {};

@@ -11,20 +11,14 @@
 
 namespace livefour::detail {
 
+using livefour::retry_class;
+
 /// How a failure relates to the request's progress (docs/protocol.md §6).
 enum class failure_phase : unsigned char {
     never,            ///< resending cannot help or is not ours to decide (input, cancellation, verdicts, ...)
     before_request,   ///< while connecting: the server has not seen a byte of the request
     during_exchange,  ///< a transport failure whose safety depends on how far the exchange got
     answered,         ///< the server answered with an API code: its retry class decides
-};
-
-/// What an API code says about trying again.
-enum class retry_class : unsigned char {
-    never,        ///< an answer (a verdict, a parameter or auth error): the same request gets it again
-    retry,        ///< refused before processing, transient: back off and resend
-    throttle,     ///< rate limited: back off longer (retry_policy::throttle_backoff) and resend
-    resign_once,  ///< the signature's timestamp was refused (clock skew): once more, freshly signed
 };
 
 /// The classification of one error code.

@@ -1,12 +1,10 @@
-// livefour — secrets, crypto primitives and the legacy signature (docs/protocol.md §2).
+// livefour — secrets and the legacy signature (docs/protocol.md §2). The crypto primitives are in crypto.cpp.
 #include <livefour/detail/crypto.hpp>
 #include <livefour/error.hpp>
 #include <livefour/secret.hpp>
 #include <livefour/signer.hpp>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <boost/system/system_error.hpp>
@@ -55,109 +53,6 @@ std::ostream& operator<<(std::ostream& os, const credentials& c) {
     return os << "{appid=" << c.appid << ", secret_id=" << c.secret_id << ", secret_key=" << c.secret_key
               << ", bucket=" << c.bucket << "}";
 }
-
-// ---------------------------------------------------------------------------------------------
-// crypto primitives
-
-namespace detail {
-
-std::array<unsigned char, 20> hmac_sha1(std::string_view key, std::string_view message) {
-    if (key.size() > static_cast<std::size_t>(INT_MAX)) throw std::length_error("HMAC key too long");
-    std::array<unsigned char, 20> out{};
-    unsigned int len = 0;
-    // HMAC() (one-shot) is not deprecated in OpenSSL 3; only the HMAC_CTX family is.
-    const unsigned char* ok =
-        HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len);
-    if (ok == nullptr || len != out.size()) throw std::runtime_error("HMAC-SHA1 failed");
-    return out;
-}
-
-std::array<unsigned char, 32> sha256(std::string_view bytes) {
-    std::array<unsigned char, 32> out{};
-    unsigned int len = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != out.size())
-        throw std::runtime_error("SHA-256 failed");
-    return out;
-}
-
-namespace {
-constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-constexpr int b64_value(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-}  // namespace
-
-std::string base64_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-        out += b64_alphabet[(v >> 18) & 63];
-        out += b64_alphabet[(v >> 12) & 63];
-        out += b64_alphabet[(v >> 6) & 63];
-        out += b64_alphabet[v & 63];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest == 1) {
-        const unsigned v = byte(i) << 16;
-        out += b64_alphabet[(v >> 18) & 63];
-        out += b64_alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (rest == 2) {
-        const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-        out += b64_alphabet[(v >> 18) & 63];
-        out += b64_alphabet[(v >> 12) & 63];
-        out += b64_alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0) return std::nullopt;
-    std::size_t pad = 0;
-    if (!text.empty() && text.back() == '=') pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
-    std::string out;
-    out.reserve(text.size() / 4 * 3);
-    const std::size_t data_chars = text.size() - pad;
-    unsigned acc = 0;
-    int bits = 0;
-    for (std::size_t i = 0; i < data_chars; ++i) {
-        const int v = b64_value(text[i]);
-        if (v < 0) return std::nullopt;  // includes a '=' in the middle and any whitespace
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
-    }
-    // Canonical form only: the bits that padding leaves over must be zero.
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-    return out;
-}
-
-std::string to_hex(std::span<const unsigned char> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
-
-}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // signer

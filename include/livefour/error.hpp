@@ -125,6 +125,15 @@ enum class condition : int {
     transport,    ///< resolve/connect/TLS/timeouts/closed connections
 };
 
+/// What an API code says about sending the same request again (the classification behind
+/// is_retryable() and the retry loop's default rules).
+enum class retry_class : unsigned char {
+    never,        ///< an answer (a verdict, a parameter or auth error), or unsafe to resend (billed)
+    retry,        ///< refused before processing, transient: back off and resend
+    throttle,     ///< rate limited: back off longer (retry_policy::throttle_backoff) and resend
+    resign_once,  ///< the signature's timestamp was refused (clock skew): once more, freshly signed
+};
+
 /// Category of `api_error` ("livefour.api"); message() is api_message().
 const boost::system::error_category& api_category() noexcept;
 /// Category of `client_error` ("livefour.client").

@@ -5,6 +5,7 @@
 #include <livefour/client.hpp>
 #include <livefour/diagnostics.hpp>
 #include <livefour/error.hpp>
+#include <livefour/faceid/error.hpp>
 #include <livefour/multipart.hpp>
 #include <livefour/options.hpp>
 #include <livefour/pool_stats.hpp>

@@ -710,8 +710,8 @@ TEST_CASE("emulator service: control plane, fault taking and counters") {
     auto codes = json::parse(svc.stats_json()).at("codes").as_object();
     CHECK(codes.at("15").as_int64() == 1);
     CHECK(codes.at("3").as_int64() == 1);
-    svc.on_reply_withheld(3);   // a close/reset fault swallowed that reply
-    svc.on_reply_withheld(99);  // never counted: nothing to take back
+    svc.on_reply_withheld(reply{.code = 3});   // a close/reset fault swallowed that reply
+    svc.on_reply_withheld(reply{.code = 99});  // never counted: nothing to take back
     codes = json::parse(svc.stats_json()).at("codes").as_object();
     CHECK_FALSE(codes.contains("3"));
     CHECK(codes.at("213").as_int64() == 1);

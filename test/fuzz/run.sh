@@ -25,7 +25,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 build="${LIVEFOUR_FUZZ_BUILD:-$root/build/fuzz}"
-targets=(${FUZZ_TARGETS:-fuzz_response fuzz_multipart_roundtrip fuzz_emulator_request})
+targets=(${FUZZ_TARGETS:-fuzz_response fuzz_multipart_roundtrip fuzz_emulator_request fuzz_emulator_json})
 
 mode=fuzz
 seconds=60

@@ -2,6 +2,7 @@
 // is checked against api_message(), ec.message(), condition_of(), is_retryable() and the retry
 // loop's default decision (should_retry()), and every code the code knows must have a row.
 #include <livefour/error.hpp>
+#include <livefour/faceid/error.hpp>
 #include <livefour/retry.hpp>
 
 #include <boost/asio/error.hpp>
@@ -223,6 +224,135 @@ const std::map<std::string, client_error> client_enumerators = {
     {"empty_source", client_error::empty_source},
 };
 
+// The faceid enumerators, spelled out for the same reason.
+const std::map<std::string, livefour::faceid::errc> faceid_enumerators = {
+    {"action_offline", livefour::faceid::errc::action_offline},
+    {"auth_failure_invalid_authorization", livefour::faceid::errc::auth_failure_invalid_authorization},
+    {"auth_failure_invalid_secret_id", livefour::faceid::errc::auth_failure_invalid_secret_id},
+    {"auth_failure_mfa_failure", livefour::faceid::errc::auth_failure_mfa_failure},
+    {"auth_failure_secret_id_not_found", livefour::faceid::errc::auth_failure_secret_id_not_found},
+    {"auth_failure_signature_expire", livefour::faceid::errc::auth_failure_signature_expire},
+    {"auth_failure_signature_failure", livefour::faceid::errc::auth_failure_signature_failure},
+    {"auth_failure_token_failure", livefour::faceid::errc::auth_failure_token_failure},
+    {"auth_failure_unauthorized_operation", livefour::faceid::errc::auth_failure_unauthorized_operation},
+    {"dry_run_operation", livefour::faceid::errc::dry_run_operation},
+    {"failed_operation", livefour::faceid::errc::failed_operation},
+    {"internal_error", livefour::faceid::errc::internal_error},
+    {"invalid_action", livefour::faceid::errc::invalid_action},
+    {"invalid_parameter", livefour::faceid::errc::invalid_parameter},
+    {"invalid_parameter_value", livefour::faceid::errc::invalid_parameter_value},
+    {"invalid_request", livefour::faceid::errc::invalid_request},
+    {"ip_in_blacklist", livefour::faceid::errc::ip_in_blacklist},
+    {"ip_not_in_whitelist", livefour::faceid::errc::ip_not_in_whitelist},
+    {"limit_exceeded", livefour::faceid::errc::limit_exceeded},
+    {"missing_parameter", livefour::faceid::errc::missing_parameter},
+    {"no_such_product", livefour::faceid::errc::no_such_product},
+    {"no_such_version", livefour::faceid::errc::no_such_version},
+    {"request_limit_exceeded", livefour::faceid::errc::request_limit_exceeded},
+    {"request_limit_exceeded_global_region_uin_limit_exceeded",
+     livefour::faceid::errc::request_limit_exceeded_global_region_uin_limit_exceeded},
+    {"request_limit_exceeded_ip_limit_exceeded", livefour::faceid::errc::request_limit_exceeded_ip_limit_exceeded},
+    {"request_limit_exceeded_uin_limit_exceeded", livefour::faceid::errc::request_limit_exceeded_uin_limit_exceeded},
+    {"request_size_limit_exceeded", livefour::faceid::errc::request_size_limit_exceeded},
+    {"resource_in_use", livefour::faceid::errc::resource_in_use},
+    {"resource_insufficient", livefour::faceid::errc::resource_insufficient},
+    {"resource_not_found", livefour::faceid::errc::resource_not_found},
+    {"resource_unavailable", livefour::faceid::errc::resource_unavailable},
+    {"response_size_limit_exceeded", livefour::faceid::errc::response_size_limit_exceeded},
+    {"service_unavailable", livefour::faceid::errc::service_unavailable},
+    {"unauthorized_operation", livefour::faceid::errc::unauthorized_operation},
+    {"unknown_parameter", livefour::faceid::errc::unknown_parameter},
+    {"unsupported_operation", livefour::faceid::errc::unsupported_operation},
+    {"unsupported_protocol", livefour::faceid::errc::unsupported_protocol},
+    {"unsupported_region", livefour::faceid::errc::unsupported_region},
+    {"failed_operation_db_error", livefour::faceid::errc::failed_operation_db_error},
+    {"failed_operation_detect_engine_system_error",
+     livefour::faceid::errc::failed_operation_detect_engine_system_error},
+    {"failed_operation_file_save_error", livefour::faceid::errc::failed_operation_file_save_error},
+    {"failed_operation_request_limit_exceeded", livefour::faceid::errc::failed_operation_request_limit_exceeded},
+    {"failed_operation_unknown", livefour::faceid::errc::failed_operation_unknown},
+    {"internal_error_encrypt_system_error", livefour::faceid::errc::internal_error_encrypt_system_error},
+    {"internal_error_unknown", livefour::faceid::errc::internal_error_unknown},
+    {"unauthorized_operation_activating", livefour::faceid::errc::unauthorized_operation_activating},
+    {"unauthorized_operation_activate_error", livefour::faceid::errc::unauthorized_operation_activate_error},
+    {"unauthorized_operation_arrears", livefour::faceid::errc::unauthorized_operation_arrears},
+    {"unauthorized_operation_charge_status_exception",
+     livefour::faceid::errc::unauthorized_operation_charge_status_exception},
+    {"unauthorized_operation_non_authorize", livefour::faceid::errc::unauthorized_operation_non_authorize},
+    {"unauthorized_operation_nonactivated", livefour::faceid::errc::unauthorized_operation_nonactivated},
+    {"failed_operation_action_close_eye", livefour::faceid::errc::failed_operation_action_close_eye},
+    {"failed_operation_action_face_close", livefour::faceid::errc::failed_operation_action_face_close},
+    {"failed_operation_action_face_far", livefour::faceid::errc::failed_operation_action_face_far},
+    {"failed_operation_action_face_left", livefour::faceid::errc::failed_operation_action_face_left},
+    {"failed_operation_action_face_right", livefour::faceid::errc::failed_operation_action_face_right},
+    {"failed_operation_action_first_action", livefour::faceid::errc::failed_operation_action_first_action},
+    {"failed_operation_action_light_dark", livefour::faceid::errc::failed_operation_action_light_dark},
+    {"failed_operation_action_light_strong", livefour::faceid::errc::failed_operation_action_light_strong},
+    {"failed_operation_action_nodetect_face", livefour::faceid::errc::failed_operation_action_nodetect_face},
+    {"failed_operation_action_open_mouth", livefour::faceid::errc::failed_operation_action_open_mouth},
+    {"failed_operation_lip_face_incomplete", livefour::faceid::errc::failed_operation_lip_face_incomplete},
+    {"failed_operation_lip_move_small", livefour::faceid::errc::failed_operation_lip_move_small},
+    {"failed_operation_lip_net_failed", livefour::faceid::errc::failed_operation_lip_net_failed},
+    {"failed_operation_lip_size_error", livefour::faceid::errc::failed_operation_lip_size_error},
+    {"failed_operation_lip_video_invalid", livefour::faceid::errc::failed_operation_lip_video_invalid},
+    {"failed_operation_lip_video_quaility", livefour::faceid::errc::failed_operation_lip_video_quaility},
+    {"failed_operation_lip_voice_detect", livefour::faceid::errc::failed_operation_lip_voice_detect},
+    {"failed_operation_lip_voice_low", livefour::faceid::errc::failed_operation_lip_voice_low},
+    {"failed_operation_lip_voice_recognize", livefour::faceid::errc::failed_operation_lip_voice_recognize},
+    {"failed_operation_silent_detect_fail", livefour::faceid::errc::failed_operation_silent_detect_fail},
+    {"failed_operation_silent_eye_live_fail", livefour::faceid::errc::failed_operation_silent_eye_live_fail},
+    {"failed_operation_silent_face_detect_fail", livefour::faceid::errc::failed_operation_silent_face_detect_fail},
+    {"failed_operation_silent_face_quality_fail", livefour::faceid::errc::failed_operation_silent_face_quality_fail},
+    {"failed_operation_silent_face_with_mask_fail",
+     livefour::faceid::errc::failed_operation_silent_face_with_mask_fail},
+    {"failed_operation_silent_mouth_live_fail", livefour::faceid::errc::failed_operation_silent_mouth_live_fail},
+    {"failed_operation_silent_multi_face_fail", livefour::faceid::errc::failed_operation_silent_multi_face_fail},
+    {"failed_operation_silent_picture_live_fail", livefour::faceid::errc::failed_operation_silent_picture_live_fail},
+    {"failed_operation_silent_threshold", livefour::faceid::errc::failed_operation_silent_threshold},
+    {"failed_operation_silent_too_short", livefour::faceid::errc::failed_operation_silent_too_short},
+    {"failed_operation_livess_best_frame_error", livefour::faceid::errc::failed_operation_livess_best_frame_error},
+    {"failed_operation_livess_detect_fail", livefour::faceid::errc::failed_operation_livess_detect_fail},
+    {"failed_operation_livess_detect_fake", livefour::faceid::errc::failed_operation_livess_detect_fake},
+    {"failed_operation_livess_system_error", livefour::faceid::errc::failed_operation_livess_system_error},
+    {"failed_operation_livess_unknown_error", livefour::faceid::errc::failed_operation_livess_unknown_error},
+    {"failed_operation_life_photo_detect_faces", livefour::faceid::errc::failed_operation_life_photo_detect_faces},
+    {"failed_operation_life_photo_detect_fake", livefour::faceid::errc::failed_operation_life_photo_detect_fake},
+    {"failed_operation_life_photo_detect_no_faces",
+     livefour::faceid::errc::failed_operation_life_photo_detect_no_faces},
+    {"failed_operation_life_photo_poor_quality", livefour::faceid::errc::failed_operation_life_photo_poor_quality},
+    {"failed_operation_life_photo_size_error", livefour::faceid::errc::failed_operation_life_photo_size_error},
+    {"failed_operation_compare_fail", livefour::faceid::errc::failed_operation_compare_fail},
+    {"failed_operation_compare_low_similarity", livefour::faceid::errc::failed_operation_compare_low_similarity},
+    {"failed_operation_compare_system_error", livefour::faceid::errc::failed_operation_compare_system_error},
+    {"failed_operation_image_decode_failed", livefour::faceid::errc::failed_operation_image_decode_failed},
+    {"failed_operation_down_load_error", livefour::faceid::errc::failed_operation_down_load_error},
+    {"failed_operation_down_load_timeout_error", livefour::faceid::errc::failed_operation_down_load_timeout_error},
+    {"failed_operation_compress_video_error", livefour::faceid::errc::failed_operation_compress_video_error},
+    {"failed_operation_compare_lib_service_unavailable",
+     livefour::faceid::errc::failed_operation_compare_lib_service_unavailable},
+    {"failed_operation_decrypt_system_error", livefour::faceid::errc::failed_operation_decrypt_system_error},
+    {"failed_operation_id_format_error", livefour::faceid::errc::failed_operation_id_format_error},
+    {"failed_operation_id_name_mis_match", livefour::faceid::errc::failed_operation_id_name_mis_match},
+    {"failed_operation_id_no_exist_system", livefour::faceid::errc::failed_operation_id_no_exist_system},
+    {"failed_operation_id_photo_no_exist", livefour::faceid::errc::failed_operation_id_photo_no_exist},
+    {"failed_operation_id_photo_poor_quality", livefour::faceid::errc::failed_operation_id_photo_poor_quality},
+    {"failed_operation_identity_auth_limit_exceeded",
+     livefour::faceid::errc::failed_operation_identity_auth_limit_exceeded},
+    {"failed_operation_name_format_error", livefour::faceid::errc::failed_operation_name_format_error},
+    {"failed_operation_sts_un_auth_err_error", livefour::faceid::errc::failed_operation_sts_un_auth_err_error},
+    {"invalid_parameter_unsupport_encrypt_field", livefour::faceid::errc::invalid_parameter_unsupport_encrypt_field},
+};
+
+std::string retry_class_name(livefour::faceid::retry_class r) {
+    switch (r) {
+    case livefour::faceid::retry_class::never: return "never";
+    case livefour::faceid::retry_class::retry: return "retry";
+    case livefour::faceid::retry_class::throttle: return "throttle";
+    case livefour::faceid::retry_class::resign_once: return "resign_once";
+    }
+    return "?";
+}
+
 /// Every code spec §5 lists (request level and verdicts), independent of the code's own tables.
 const int spec_api_codes[] = {3,     4,     5,     6,     9,     10,    11,    12,    13,    14,    15,    16,
                               21,    23,    24,    107,   108,   213,   -4006, -4007, -4009, -4010, -4011, -4012,
@@ -365,6 +495,32 @@ TEST_CASE("docs/errors.md: the condition table matches the condition category") 
         CHECK(to_int(row[0]) == static_cast<int>(it->second));
         CHECK(row[2] == livefour::condition_category().message(static_cast<int>(it->second)));
     }
+}
+
+TEST_CASE("docs/errors.md: the faceid table matches faceid::info(), row for row") {
+    namespace fe = livefour::faceid;
+    const auto rows = rows_of(read_doc(), "faceid");
+    std::set<std::string> documented;
+    for (const auto& row : rows) {
+        REQUIRE(row.size() == 7);
+        CAPTURE(row[0]);
+        CHECK_MESSAGE(documented.insert(row[0]).second, "duplicate row");
+        const auto it = faceid_enumerators.find(row[1]);
+        REQUIRE_MESSAGE(it != faceid_enumerators.end(), "unknown enumerator ", row[1]);
+        const auto& info = fe::info(it->second);
+        CHECK(info.code == it->second);
+        CHECK(row[0] == info.wire);
+        CHECK(fe::error_for(row[0]) == it->second);
+        CHECK(row[2] == info.message);
+        CHECK(row[2] == fe::make_error_code(it->second).message());
+        CHECK(row[3] == condition_name(fe::make_error_code(it->second)));
+        CHECK(row[4] == retry_class_name(info.retry));
+        CHECK(row[5] == yes_no(info.billed));
+        CHECK_MESSAGE(!row[6].empty(), "every code says why it is or is not retried");
+    }
+    CHECK(faceid_enumerators.size() == fe::codes().size());
+    for (const auto& row : fe::codes())
+        CHECK_MESSAGE(documented.count(std::string(row.wire)) == 1, row.wire, " has no row in docs/errors.md");
 }
 
 TEST_CASE("docs/errors.md checker: it notices a wrong row") {

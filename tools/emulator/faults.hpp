@@ -71,9 +71,12 @@ inline std::optional<fault_kind> fault_kind_named(std::string_view name) noexcep
 /// Where a `reset` fault cuts the connection.
 enum class reset_point : std::uint8_t { before_body, after_body_bytes, after_body };
 
-/// The API paths a fault may be limited to (faults never touch /_emulator/*).
-inline constexpr std::array<std::string_view, 3> api_paths{"/face/livegetfour", "/face/livedetectfour",
-                                                           "/face/idcardlivedetectfour"};
+/// The API paths a fault may be limited to (faults never touch /_emulator/*). "/" is API 3.0
+/// (every action: the action travels in X-TC-Action).
+inline constexpr std::array<std::string_view, 4> api_paths{"/face/livegetfour", "/face/livedetectfour",
+                                                           "/face/idcardlivedetectfour", "/"};
+/// The path of API 3.0 requests.
+inline constexpr std::string_view api3_path = "/";
 
 /// Ceilings: the emulator may face the internet, and a fault must not become a way to make it
 /// allocate or wait without bound.
@@ -97,6 +100,7 @@ struct fault {
     std::uint64_t count = 1;                     ///< matching requests it applies to; 0 = until cleared
     int code = 0;                                ///< code; http_status when has_code
     bool has_code = false;                       ///< http_status answers a JSON envelope with `code`
+    std::string error;                           ///< code, http_status: the API 3.0 error code (path "/")
     unsigned status = 0;                         ///< http_status
     std::optional<std::string> body;             ///< http_status, non_json: the exact reply body
     std::string content_type;                    ///< http_status, non_json; empty = the default for the body
@@ -119,6 +123,17 @@ struct fault {
             return std::nullopt;
         default: return std::nullopt;
         }
+    }
+
+    /// Whether the fault can act on a request to `path`. A `code` fault, and an `http_status` fault
+    /// that answers an envelope, speak one protocol each: an integer `code` answers legacy
+    /// requests, an `error` string API 3.0 requests; a request of the other protocol passes it by.
+    [[nodiscard]] bool applies_to(std::string_view p) const noexcept {
+        if (!path.empty() && path != p) return false;
+        const bool api3 = p == api3_path;
+        if (kind == fault_kind::code) return api3 ? !error.empty() : (has_code || error.empty());
+        if (kind == fault_kind::http_status && has_code != !error.empty()) return api3 ? !error.empty() : has_code;
+        return true;
     }
 
     /// Whether the fault supplies the whole reply (code, http_status, non_json, rate_limit): the
@@ -166,11 +181,26 @@ inline bool read_string(const json::object& o, std::string_view key, std::size_t
     return true;
 }
 
+// The optional `error` member (an API 3.0 code such as "RequestLimitExceeded"): letters, digits
+// and dots, at most 128 of them.
+inline bool read_error(const json::object& o, fault& f, std::string& error) {
+    std::optional<std::string> e;
+    if (!read_string(o, "error", 128, e, error)) return false;
+    if (!e) return true;
+    if (e->empty() ||
+        e->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.") != std::string::npos) {
+        error = "error must be an API 3.0 code: letters, digits and dots";
+        return false;
+    }
+    f.error = *e;
+    return true;
+}
+
 // The keys each kind accepts besides "fault", "count" and "path".
 inline std::vector<std::string_view> keys_of(fault_kind k) {
     switch (k) {
-    case fault_kind::code: return {"code"};
-    case fault_kind::http_status: return {"status", "code", "body", "content_type"};
+    case fault_kind::code: return {"code", "error"};
+    case fault_kind::http_status: return {"status", "code", "error", "body", "content_type"};
     case fault_kind::non_json: return {"body", "content_type"};
     case fault_kind::rate_limit: return {"per_second", "burst"};
     case fault_kind::delay: return {"ms"};
@@ -224,7 +254,7 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
     if (!read_string(o, "path", 256, path, why)) return fail(why);
     if (path) {
         if (std::find(api_paths.begin(), api_paths.end(), *path) == api_paths.end())
-            return fail("path must be one of /face/livegetfour, /face/livedetectfour, /face/idcardlivedetectfour");
+            return fail("path must be one of /face/livegetfour, /face/livedetectfour, /face/idcardlivedetectfour, /");
         f.path = *path;
     }
     auto require = [&](std::string_view key, const std::optional<std::uint64_t>& v) {
@@ -235,10 +265,15 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
     switch (*kind) {
     case fault_kind::code: {
         const auto* c = o.if_contains("code");
-        if (!c || !c->is_int64() || c->get_int64() < INT32_MIN || c->get_int64() > INT32_MAX)
-            return fail("fault code needs an integer \"code\"");
-        f.code = static_cast<int>(c->get_int64());
-        f.has_code = true;
+        if (c && (!c->is_int64() || c->get_int64() < INT32_MIN || c->get_int64() > INT32_MAX))
+            return fail("code must be an integer");
+        if (c) {
+            f.code = static_cast<int>(c->get_int64());
+            f.has_code = true;
+        }
+        if (!read_error(o, f, why)) return fail(why);
+        if (!c && f.error.empty())
+            return fail("fault code needs an integer \"code\" (legacy) or a string \"error\" (API 3.0)");
         break;
     }
     case fault_kind::http_status: {
@@ -251,6 +286,7 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
             f.code = static_cast<int>(c->get_int64());
             f.has_code = true;
         }
+        if (!read_error(o, f, why)) return fail(why);
         [[fallthrough]];
     }
     case fault_kind::non_json: {
@@ -262,7 +298,8 @@ inline std::optional<fault> parse_fault(const boost::json::object& o, std::strin
             if (ct->empty() || ct->find_first_of("\r\n") != std::string::npos) return fail("bad content_type");
             f.content_type = *ct;
         }
-        if (f.has_code && f.body) return fail("fault http_status takes \"code\" or \"body\", not both");
+        if ((f.has_code || !f.error.empty()) && f.body)
+            return fail("fault http_status takes \"code\"/\"error\" or \"body\", not both");
         break;
     }
     case fault_kind::rate_limit: {
@@ -371,6 +408,7 @@ inline boost::json::object fault_to_json(const fault& f) {
         o["path"] = f.path.empty() ? boost::json::value(nullptr) : boost::json::value(f.path);
     }
     if (f.has_code) o["code"] = f.code;
+    if (!f.error.empty()) o["error"] = f.error;
     if (f.kind == fault_kind::http_status) o["status"] = f.status;
     if (f.body) o["body"] = *f.body;
     if (!f.content_type.empty()) o["content_type"] = f.content_type;
@@ -418,7 +456,7 @@ public:
     /// The fault for the next request to `path`, consuming one use of it.
     std::optional<fault> take(std::string_view path) {
         for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-            if (!it->spec.path.empty() && it->spec.path != path) continue;
+            if (!it->spec.applies_to(path)) continue;
             fault f = it->spec;
             if (it->remaining != 0 && --it->remaining == 0) entries_.erase(it);
             return f;

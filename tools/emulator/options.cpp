@@ -28,7 +28,8 @@ std::string usage_text() {
     return R"help(usage: livefour-emulator [options]
 
 A local server that speaks the legacy lip-reading liveness API (POST /face/livegetfour,
-/face/livedetectfour, /face/idcardlivedetectfour). Prints one line
+/face/livedetectfour, /face/idcardlivedetectfour) and Tencent Cloud API 3.0 faceid (POST /
+by X-TC-Action). Prints one line
 "listening on <host>:<port> (https|http)" once ready; SIGINT/SIGTERM stop it gracefully.
 
 Network
@@ -46,6 +47,15 @@ Network
   --max-header-bytes N     request header limit (default 8192)
   --max-body-bytes N       request body limit, over it: code 23 and close; 0 = unlimited
                            (default 6291456)
+
+API 3.0 (POST / with X-TC-Action, TC3-HMAC-SHA256; same key as below, see docs/emulator.md)
+  --tls-name NAME          add NAME to the generated certificate (repeatable), e.g.
+                           faceid.tencentcloudapi.com for a client that keeps the real host name
+  --tc3-token T            temporary credentials: require X-TC-Token T (default: none allowed)
+  --tc3-max-skew S         allowed |X-TC-Timestamp - now| (default 300)
+  --tc3-max-body-bytes N   body limit, over it RequestSizeLimitExceeded (default 10485760)
+  --tc3-max-video-base64 N VideoBase64 characters (default 8388608)
+  --tc3-max-image-base64 N ImageBase64 characters (default 3145728)
 
 Credentials (exactly one key)
   --appid ID               default $LIVEFOUR_APPID, else 1250000000
@@ -150,7 +160,13 @@ parse_result parse_options(const std::vector<std::string>& args,
                                              "--fault",
                                              "--keepalive-close-ms",
                                              "--rate-limit",
-                                             "--rate-limit-burst"};
+                                             "--rate-limit-burst",
+                                             "--tls-name",
+                                             "--tc3-token",
+                                             "--tc3-max-skew",
+                                             "--tc3-max-body-bytes",
+                                             "--tc3-max-video-base64",
+                                             "--tc3-max-image-base64"};
         if (std::find(std::begin(valued), std::end(valued), flag) == std::end(valued))
             return fail("unknown option " + flag + " (see --help)");
         const auto v = value();
@@ -241,6 +257,25 @@ parse_result parse_options(const std::vector<std::string>& args,
             if (!n || !(*n > 0) || *n > fault_limits::max_per_second)
                 return fail("--rate-limit must be in (0, 1000000]");
             rate_limit = *n;
+        } else if (flag == "--tls-name") {
+            if (v->empty() || v->find_first_of(", \r\n") != std::string::npos)
+                return fail("--tls-name must be one host name");
+            o.tls_names.push_back(*v);
+        } else if (flag == "--tc3-token") {
+            if (v->empty()) return fail("--tc3-token must not be empty");
+            o.service.tc3.token = *v;
+        } else if (flag == "--tc3-max-skew") {
+            const auto n = parse_number<std::uint32_t>(*v);
+            if (!n) return fail("--tc3-max-skew must be a number of seconds");
+            o.service.tc3.max_skew_s = *n;
+        } else if (flag == "--tc3-max-body-bytes" || flag == "--tc3-max-video-base64" ||
+                   flag == "--tc3-max-image-base64") {
+            const auto n = parse_number<std::uint64_t>(*v);
+            if (!n || *n == 0) return fail(flag + " must be a positive number");
+            auto& t = o.service.tc3;
+            (flag == "--tc3-max-body-bytes"     ? t.max_body_bytes
+             : flag == "--tc3-max-video-base64" ? t.max_video_base64
+                                                : t.max_image_base64) = *n;
         } else if (flag == "--rate-limit-burst") {
             const auto n = parse_number<std::uint64_t>(*v);
             if (!n || *n == 0 || *n > fault_limits::max_burst) return fail("--rate-limit-burst must be 1..1000000");

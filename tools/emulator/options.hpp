@@ -32,6 +32,7 @@ struct options {
     std::string cert_file;   ///< PEM chain; with key_file, replaces the generated PKI
     std::string key_file;
     std::string write_ca_file;               ///< where to write the generated CA certificate
+    std::vector<std::string> tls_names;      ///< extra names of the generated certificate (--tls-name)
     std::uint64_t max_body_bytes = 6291456;  ///< 0 = unlimited
     std::size_t max_header_bytes = 8192;
     std::chrono::seconds idle_timeout{30};      ///< keep-alive idle and per-read/write stall limit

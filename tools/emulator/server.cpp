@@ -180,7 +180,9 @@ std::optional<ssl::context> make_tls_context(const options& o) {
         chain = read_file(o.cert_file);
         key = read_file(o.key_file);
     } else {
-        auto m = generate_tls_material({o.host});
+        std::vector<std::string> names = {o.host};
+        names.insert(names.end(), o.tls_names.begin(), o.tls_names.end());
+        auto m = generate_tls_material(names);
         if (!o.write_ca_file.empty()) {
             errno = 0;
             std::ofstream out(o.write_ca_file, std::ios::binary | std::ios::trunc);

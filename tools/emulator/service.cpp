@@ -12,13 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-// An 8×8 grey baseline JPEG (159 bytes, made with libjpeg): the "best frame" the real service
-// returns in `photo` / `video_photo`. Small, but decodable by any JPEG library.
-constexpr std::string_view tiny_jpeg_base64 =
-    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1R"
-    "V19iZ2hnPk1xeXBkeFxlZ2P/wAALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA"
-    "AAD/2gAIAQEAAD8AP//Z";
-
 // Cap on outstanding digit grants so that a client calling livegetfour in a loop cannot grow the
 // emulator without bound.
 constexpr std::size_t max_outstanding_digits = 100000;
@@ -79,6 +72,7 @@ void service::on_request_complete(endpoint e) noexcept {
     case endpoint::livegetfour: ++stats_.livegetfour; break;
     case endpoint::livedetectfour: ++stats_.livedetectfour; break;
     case endpoint::idcardlivedetectfour: ++stats_.idcardlivedetectfour; break;
+    case endpoint::faceid: break;  // per action: on_faceid_complete()
     }
 }
 
@@ -89,6 +83,8 @@ signature_check service::authenticate(std::string_view authorization, std::int64
 reply service::finish(reply r) {
     if (r.drop)
         ++stats_.dropped;
+    else if (!r.api3_code.empty())
+        ++stats_.faceid_codes[r.api3_code];
     else
         ++stats_.codes[r.code];
     return r;
@@ -274,10 +270,15 @@ reply service::detect(endpoint e, const signature_check& auth, const std::vector
     return finish(std::move(r));
 }
 
-void service::on_reply_withheld(int code) noexcept {
-    const auto it = stats_.codes.find(code);
-    if (it == stats_.codes.end()) return;
-    if (--it->second == 0) stats_.codes.erase(it);
+void service::on_reply_withheld(const reply& r) noexcept {
+    auto take_back = [](auto& counts, const auto& key) {
+        const auto it = counts.find(key);
+        if (it != counts.end() && --it->second == 0) counts.erase(it);
+    };
+    if (r.api3_code.empty())
+        take_back(stats_.codes, r.code);
+    else
+        take_back(stats_.faceid_codes, r.api3_code);
 }
 
 void service::install(const fault& f, std::chrono::steady_clock::time_point now) {
@@ -302,13 +303,16 @@ std::optional<fault> service::take_fault(endpoint e, std::chrono::steady_clock::
     return faults_.take(path);
 }
 
-reply service::fault_reply(const fault& f) {
+reply service::fault_reply(const fault& f, endpoint e) {
+    const bool api3 = e == endpoint::faceid;
     switch (f.kind) {
-    case fault_kind::code: return error(f.code);
-    case fault_kind::rate_limit: return error(15);
+    case fault_kind::code: return api3 ? faceid_error(f.error, "emulator fault") : error(f.code);
+    case fault_kind::rate_limit: return api3 ? faceid_error("RequestLimitExceeded", "emulator rate limit") : error(15);
     case fault_kind::http_status: {
         reply r;
-        if (f.has_code) {
+        if (api3 && !f.error.empty()) {
+            r = faceid_error(f.error, "emulator fault");
+        } else if (f.has_code) {
             r = error(f.code);
         } else {
             const auto s = std::to_string(f.status);
@@ -413,6 +417,7 @@ std::string service::stats_json() const {
         parts.push_back(std::move(j));
     }
     o["last_parts"] = std::move(parts);
+    o["faceid"] = faceid_stats();
     return json::serialize(o);
 }
 

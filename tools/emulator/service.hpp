@@ -7,8 +7,11 @@
 #pragma once
 
 #include "auth.hpp"
+#include "faceid_verdict.hpp"
 #include "faults.hpp"
+#include "json_stream.hpp"
 #include "multipart_stream.hpp"
+#include "tc3_auth.hpp"
 #include "verdict.hpp"
 
 #include <array>
@@ -23,8 +26,16 @@
 
 namespace livefour::emulator {
 
-/// The API endpoints the emulator implements.
-enum class endpoint { livegetfour, livedetectfour, idcardlivedetectfour };
+/// The API endpoints the emulator implements: the legacy paths, and API 3.0 (`POST /`, every
+/// action; the action travels in X-TC-Action).
+enum class endpoint { livegetfour, livedetectfour, idcardlivedetectfour, faceid };
+
+// An 8×8 grey baseline JPEG (159 bytes, made with libjpeg): the "best frame" the real service
+// returns in `photo` / `video_photo`, and in API 3.0's `BestFrameBase64`. Small, but decodable by any JPEG library.
+inline constexpr std::string_view tiny_jpeg_base64 =
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1R"
+    "V19iZ2hnPk1xeXBkeFxlZ2P/wAALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA"
+    "AAD/2gAIAQEAAD8AP//Z";
 
 /// The URL path of `e` (one of api_paths).
 std::string_view endpoint_path(endpoint e) noexcept;
@@ -39,6 +50,7 @@ struct service_config {
     switches force;                           ///< command-line switches, applied to API requests
     std::uint64_t force_count = 0;            ///< apply `force` to the first N requests only; 0 = all
     std::vector<fault> faults;                ///< installed at start-up, in order (--fault and friends)
+    tc3_settings tc3;                         ///< API 3.0: token, skew, limits
 };
 
 /// A reply to send (or, with `drop`, to withhold).
@@ -46,8 +58,9 @@ struct reply {
     unsigned http_status = 200;
     std::string body;  ///< JSON, unless content_type says otherwise (faults)
     std::string content_type = "application/json";
-    int code = 0;       ///< top-level code, for the log line
-    bool drop = false;  ///< close the connection without answering
+    int code = 0;           ///< top-level code, for the log line
+    std::string api3_code;  ///< API 3.0 replies: the Error code, or the Result ("Success"); else empty
+    bool drop = false;      ///< close the connection without answering
     std::chrono::milliseconds delay{0};
 };
 
@@ -73,7 +86,7 @@ public:
     /// outgrew the connection's read buffer (connection_buffer_max()).
     void on_chunk_framing_refused() noexcept { ++stats_.chunk_framing_refused; }
     /// Takes back the `codes` count of a reply that a fault withheld (close or reset).
-    void on_reply_withheld(int code) noexcept;
+    void on_reply_withheld(const reply& r) noexcept;
     /// Counts a fault that acted (`faults_fired`).
     void on_fault_fired(fault_kind k) noexcept { ++stats_.faults_fired[static_cast<std::size_t>(k)]; }
 
@@ -84,8 +97,9 @@ public:
     /// The idle limit for a keep-alive connection that has served a request, when a
     /// keepalive_close setting is active.
     [[nodiscard]] std::optional<std::chrono::milliseconds> keepalive_close() const noexcept { return keepalive_close_; }
-    /// The reply of a fault that replaces_reply() (counted in `codes` when it has a code).
-    reply fault_reply(const fault& f);
+    /// The reply of a fault that replaces_reply() to a request to `e` (counted in `codes` when it
+    /// has a code; for API 3.0 in `faceid.codes`).
+    reply fault_reply(const fault& f, endpoint e = endpoint::livedetectfour);
 
     /// POST /_emulator/faults: installs one fault or an array of them (all or nothing).
     reply add_faults(std::string_view body, std::chrono::steady_clock::time_point now);
@@ -105,6 +119,20 @@ public:
     /// well-formed multipart body.
     reply detect(endpoint e, const signature_check& auth, const std::vector<part_info>& parts);
 
+    // --- API 3.0 (service_faceid.cpp) ---
+
+    /// The API 3.0 settings.
+    [[nodiscard]] const tc3_settings& tc3() const noexcept { return config_.tc3; }
+    /// The header checks of a TC3 request at UNIX time `now` (tc3_auth.hpp).
+    [[nodiscard]] tc3_check authenticate_tc3(const tc3_head& head, std::int64_t now) const;
+    /// Counts an API 3.0 request whose body arrived completely, per X-TC-Action.
+    void on_faceid_complete(std::string_view action, std::uint64_t body_bytes);
+    /// POST / once the body has streamed through `body` and `auth` has been completed with
+    /// check_body(): the reply of the action, or its Response.Error.
+    reply faceid(const tc3_head& head, const tc3_check& auth, const json_body_scanner& body);
+    /// `{"Response":{"Error":{"Code","Message"},"RequestId"}}`, HTTP 200.
+    reply faceid_error(std::string code, std::string message);
+
     /// A bare error envelope `{"code":N,"message":...}` (with `seq` when known).
     reply error(int code, std::string message = {}, const std::optional<std::string>& seq = std::nullopt);
 
@@ -122,6 +150,12 @@ private:
         std::array<std::uint64_t, fault_names.size()> faults_fired{};
         std::map<int, std::uint64_t> codes;
         std::vector<part_info> last_parts;
+        // API 3.0: per action (faceid_action_names, then "other"), codes, the last media
+        std::array<std::uint64_t, faceid_action_names.size() + 1> faceid_requests{}, faceid_bytes{};
+        std::map<std::string, std::uint64_t> faceid_codes;
+        std::string faceid_last_action;
+        std::map<std::string, media_summary> faceid_last_media;
+        std::map<std::string, std::string> faceid_last_fields;
     };
 
     // The rate_limit setting: its spec, its bucket, and how many more refusals (0 = unlimited).
@@ -132,6 +166,9 @@ private:
     };
 
     reply finish(reply r);
+    reply faceid_reply(boost::json::object response);
+    [[nodiscard]] boost::json::object faceid_stats() const;
+    std::string request_id();
     void install(const fault& f, std::chrono::steady_clock::time_point now);
     switches effective_switches(const switches& from_seq);
     std::string issue_digits();

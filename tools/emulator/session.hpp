@@ -14,12 +14,15 @@
 #include "options.hpp"
 #include "service.hpp"
 
+#include <livefour/detail/crypto.hpp>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <list>
@@ -385,7 +388,11 @@ private:
         const auto ep = endpoint_for_path(rc.path);
         if (!ep) co_return co_await answer_after_body(p, rc, svc().error(3, "invalid request: unknown path"), 404);
         if (req.method() != http::verb::post)
-            co_return co_await answer_after_body(p, rc, svc().error(3, "invalid request: method not allowed"), 405);
+            co_return co_await answer_after_body(
+                p, rc,
+                *ep == endpoint::faceid ? svc().faceid_error("UnsupportedOperation", "the emulator serves POST only")
+                                        : svc().error(3, "invalid request: method not allowed"),
+                *ep == endpoint::faceid ? 0 : 405);
 
         rc.api = *ep;
         svc().on_request_started(*ep);
@@ -401,20 +408,21 @@ private:
             // A gateway or a throttle answers: the request is read, never processed (no
             // signature check, digits not used up).
             const fault f = *rc.pending_fault;
-            switch (co_await read_body(p, rc, discard, opts().max_body_bytes)) {
+            switch (co_await read_body(p, rc, discard, body_limit(*ep))) {
             case body_outcome::complete:
                 rc.pending_fault.reset();
                 fired(rc, f);
-                co_return co_await send(rc, svc().fault_reply(f), 0);
-            case body_outcome::too_large: co_return co_await reply_and_close(rc, svc().error(23), 0);
+                co_return co_await send(rc, svc().fault_reply(f, *ep), 0);
+            case body_outcome::too_large: co_return co_await reply_and_close(rc, too_large(*ep), 0);
             case body_outcome::refused: co_return false;
             default: log_aborted(rc); co_return false;
             }
         }
 
-        const auto max = opts().max_body_bytes;
+        const auto max = body_limit(*ep);
         if (const auto len = p.content_length(); max != 0 && len && *len > max)
-            co_return co_await reply_and_close(rc, svc().error(23), 0);
+            co_return co_await reply_and_close(rc, too_large(*ep), 0);
+        if (*ep == endpoint::faceid) co_return co_await handle_faceid(p, rc);
 
         const auto auth = svc().authenticate(req[http::field::authorization], unix_now());
         if (auth.code != 0) co_return co_await answer_after_body(p, rc, svc().error(auth.code), 0);
@@ -450,6 +458,58 @@ private:
         co_return co_await send(rc, svc().detect(*ep, auth, mp.parts()), 0);
     }
 
+    std::uint64_t body_limit(endpoint e) const {
+        return e == endpoint::faceid ? host_.opts().service.tc3.max_body_bytes : opts().max_body_bytes;
+    }
+
+    reply too_large(endpoint e) {
+        if (e != endpoint::faceid) return svc().error(23);
+        return svc().faceid_error("RequestSizeLimitExceeded",
+                                  "the body is over " + std::to_string(body_limit(e)) + " bytes");
+    }
+
+    // POST / (API 3.0), past the faults that replace the reply. The header is checked first (a
+    // client that waits for 100 Continue gets a refusal at once); the body then streams through
+    // the JSON scanner, which decodes and hashes the media, and through the SHA-256 of the
+    // signed payload, in the same 64 KiB pieces: memory does not grow with the video.
+    asio::awaitable<bool> handle_faceid(parser_type& p, request_context& rc) {
+        const auto& req = p.get();
+        tc3_head head;
+        head.method = std::string(req.method_string());
+        const std::string_view target = req.target();
+        if (const auto q = target.find('?'); q != std::string_view::npos)
+            head.query = std::string(target.substr(q + 1));
+        for (const auto& field : req) {
+            std::string name(field.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            head.headers.emplace_back(std::move(name), std::string(field.value()));
+        }
+        auto check = svc().authenticate_tc3(head, unix_now());
+        const bool refused = check.failed();
+        if (refused && rc.expect_continue && !p.is_done())
+            co_return co_await reply_and_close(rc, svc().faceid_error(check.code, check.message), 0);
+        json_body_scanner scanner;
+        livefour::detail::sha256_context payload;
+        const auto sink = [&](std::string_view b) {
+            if (refused) return;  // the answer is decided: the body is only drained
+            payload.update(b);
+            scanner.feed(b);
+        };
+        switch (co_await read_body(p, rc, sink, body_limit(endpoint::faceid))) {
+        case body_outcome::complete: break;
+        case body_outcome::too_large: co_return co_await reply_and_close(rc, too_large(endpoint::faceid), 0);
+        case body_outcome::broken: log_aborted(rc); co_return false;
+        case body_outcome::faulted:
+        case body_outcome::refused: co_return false;
+        }
+        const auto* action = head.find("x-tc-action");
+        svc().on_faceid_complete(action ? *action : std::string_view{}, rc.body_bytes);
+        if (refused) co_return co_await send(rc, svc().faceid_error(check.code, check.message), 0);
+        scanner.finish();
+        check_body(check, head, svc().tc3(), livefour::detail::to_hex(payload.finish()));
+        co_return co_await send(rc, svc().faceid(head, check, scanner), 0);
+    }
+
     // Writes `r` (status 0 = the reply's own), after the request's pending fault, if any, had
     // its turn. Returns whether the connection stays open.
     asio::awaitable<bool> send(request_context& rc, reply r, unsigned status, bool force_close = false) {
@@ -465,13 +525,13 @@ private:
             case fault_kind::close_after_body_bytes:
             case fault_kind::close_after_body:
                 fired(rc, f);
-                svc().on_reply_withheld(r.code);
+                svc().on_reply_withheld(r);
                 log_line(rc, "fault " + rc.fault_label + ": closed, no reply");
                 co_await close_without_reply();
                 co_return false;
             case fault_kind::reset:
                 fired(rc, f);
-                svc().on_reply_withheld(r.code);
+                svc().on_reply_withheld(r);
                 log_line(rc, "fault reset: connection reset");
                 fault_io::reset_now(tcp());
                 co_return false;
@@ -503,10 +563,11 @@ private:
         res.keep_alive(rc.keep_alive && !force_close && !host_.stopping());
         res.body() = std::move(r.body);
         res.prepare_payload();
-        const std::string outcome =
-            std::to_string(res.result_int()) +
-            (r.content_type == "application/json" ? " code=" + std::to_string(r.code) : " non-JSON") +
-            (rc.fault_label.empty() ? "" : " fault=" + rc.fault_label);
+        const std::string outcome = std::to_string(res.result_int()) +
+                                    (r.content_type != "application/json" ? " non-JSON"
+                                     : r.api3_code.empty()                ? " code=" + std::to_string(r.code)
+                                                                          : " code=" + r.api3_code) +
+                                    (rc.fault_label.empty() ? "" : " fault=" + rc.fault_label);
         if (shape) co_return co_await send_shaped(rc, res, *shape, outcome);
         arm();
         auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
