@@ -74,6 +74,8 @@ constexpr client_row client_rows[] = {
     {client_error::similarity_below_threshold, "similarity below the decision threshold", condition::verdict, never, false},
     {client_error::comparison_missing, "comparison required but absent from the reply", condition::verdict, never, false},
     {client_error::empty_source, "a video or image source is empty (0 bytes)", condition::bad_request, never, false},
+    {client_error::video_too_large, "video larger than the API's 8 MB of base64 (VideoBase64)", condition::bad_request, never, false},
+    {client_error::image_too_large, "image larger than the API's 3 MB of base64 (ImageBase64)", condition::bad_request, never, false},
 };
 // clang-format on
 

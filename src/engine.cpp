@@ -66,22 +66,11 @@ private:
 
 }  // namespace
 
-engine_config engine_config_of(const client_options& o) {
+engine_config engine_config_of(const connection_options& o, std::string endpoint, std::uint64_t max_upload_bytes) {
     engine_config c;
-    c.endpoint = o.endpoint;
-    c.allow_insecure_http = o.allow_insecure_http;
-    c.tls = o.tls;
-    c.timeout = o.timeout;
-    c.pool = o.pool;
-    c.retry = o.retry;
-    c.budget = o.budget;
-    c.max_upload_bytes = o.max_upload_bytes;
-    c.max_response_bytes = o.max_response_bytes;
-    c.max_header_bytes = o.max_header_bytes;
-    c.write_buffer_size = o.write_buffer_size;
-    c.force_chunked = o.force_chunked;
-    c.user_agent = o.user_agent;
-    c.thread_safe = o.thread_safe;
+    static_cast<connection_options&>(c) = o;
+    c.endpoint = std::move(endpoint);
+    c.max_upload_bytes = max_upload_bytes;
     return c;
 }
 

@@ -40,27 +40,15 @@ namespace livefour::detail {
 
 namespace asio = boost::asio;
 
-/// What the engine needs of a client's options: everything but the protocol (credentials and
-/// signing options stay with the backend).
-struct engine_config {
+/// What the engine needs of a client's options: the shared part and the endpoint. Credentials and
+/// signing options stay with the backend.
+struct engine_config : connection_options {
     std::string endpoint;
-    bool allow_insecure_http = false;
-    tls_options tls;
-    timeouts timeout;
-    pool_options pool;
-    retry_policy retry;
-    std::shared_ptr<retry_budget> budget;  ///< null: one of the engine's own
-    std::uint64_t max_upload_bytes = 0;    ///< 0: no limit
-    std::size_t max_response_bytes = 4 * 1024 * 1024;
-    std::size_t max_header_bytes = 16 * 1024;
-    std::size_t write_buffer_size = 256 * 1024;
-    bool force_chunked = false;
-    std::string user_agent;
-    bool thread_safe = true;
+    std::uint64_t max_upload_bytes = 0;  ///< 0: no limit
 };
 
-/// The engine's part of client_options.
-engine_config engine_config_of(const client_options& o);
+/// The engine's part of a client's options.
+engine_config engine_config_of(const connection_options& o, std::string endpoint, std::uint64_t max_upload_bytes);
 
 /// Checks what every client checks (endpoint, limits, timeouts, retry policy) and parses the
 /// endpoint: the one place these rules live. On failure `why` explains, in words.

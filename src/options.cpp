@@ -35,7 +35,7 @@ error_code validate(const engine_config& c, endpoint_info& ep, std::string& why)
 
 /// The legacy client's options: the transport's rules, then the credentials'.
 error_code validate(const client_options& o, endpoint_info& ep, std::string& why) {
-    if (auto ec = validate(engine_config_of(o), ep, why)) return ec;
+    if (auto ec = validate(engine_config_of(o, o.endpoint, o.max_upload_bytes), ep, why)) return ec;
     const char* text = nullptr;
     if (auto ec = signer::check(o.creds, o.signing, &text)) {
         why = text;

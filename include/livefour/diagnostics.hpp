@@ -49,6 +49,12 @@ public:
     const std::string& server_message() const noexcept { return server_message_; }
     /// livefour's own explanation of the failure (empty on success).
     const std::string& client_message() const noexcept { return client_message_; }
+    /// The request id the service gave the last reply (API 3.0 `Response.RequestId`), also on
+    /// errors: what Tencent's support asks for. Empty when none.
+    const std::string& request_id() const noexcept { return request_id_; }
+    /// The service's own error code as a string (API 3.0 `Response.Error.Code`), kept verbatim
+    /// also when livefour does not know it (faceid::errc::unknown). Empty when none.
+    const std::string& server_code() const noexcept { return server_code_; }
     /// The last reply's body exactly as received (untrusted; at most max_response_bytes), empty
     /// when no reply arrived. For printing or logging the service's own words, e.g. fields this
     /// version of livefour does not parse.
@@ -69,6 +75,8 @@ public:
         server_message_.clear();
         client_message_.clear();
         reply_body_.clear();
+        request_id_.clear();
+        server_code_.clear();
         attempts_ = 0;
         retries_.clear();
         log_.clear();
@@ -79,6 +87,8 @@ public:
         server_message_.clear();
         client_message_.clear();
         reply_body_.clear();
+        request_id_.clear();
+        server_code_.clear();
     }
     /// Counts one attempt.
     void count_attempt() noexcept { ++attempts_; }
@@ -92,6 +102,10 @@ public:
     void set_server_message(std::string msg) { server_message_ = std::move(msg); }
     /// Sets livefour's explanation.
     void set_client_message(std::string msg) { client_message_ = std::move(msg); }
+    /// Sets the service's request id.
+    void set_request_id(std::string id) { request_id_ = std::move(id); }
+    /// Sets the service's error code string.
+    void set_server_code(std::string code) { server_code_ = std::move(code); }
     /// Keeps the reply's body.
     void set_reply_body(std::string body) { reply_body_ = std::move(body); }
     /// Sets all three at once.
@@ -106,6 +120,8 @@ private:
     std::string server_message_;
     std::string client_message_;
     std::string reply_body_;
+    std::string request_id_;
+    std::string server_code_;
     int attempts_ = 0;
     std::vector<retry_record> retries_;
     std::vector<attempt_record> log_;

@@ -111,7 +111,9 @@ enum class client_error : int {
     similarity_below_threshold,  ///< comparison succeeded but sim < decision_policy::threshold
     comparison_missing,          ///< a comparison was required but the reply carries none
     // input, detected before any byte is sent (continued)
-    empty_source,  ///< a video or image source has 0 bytes: refused rather than billed for nothing
+    empty_source,     ///< a video or image source has 0 bytes: refused rather than billed for nothing
+    video_too_large,  ///< API 3.0: the video's base64 would exceed 8 MB (VideoBase64)
+    image_too_large,  ///< API 3.0: the image's base64 would exceed 3 MB (ImageBase64)
 };
 
 /// Coarse grouping for branching, independent of the exact code.

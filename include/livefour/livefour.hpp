@@ -5,7 +5,11 @@
 #include <livefour/client.hpp>
 #include <livefour/diagnostics.hpp>
 #include <livefour/error.hpp>
+#include <livefour/faceid/client.hpp>
 #include <livefour/faceid/error.hpp>
+#include <livefour/faceid/options.hpp>
+#include <livefour/faceid/requests.hpp>
+#include <livefour/faceid/types.hpp>
 #include <livefour/multipart.hpp>
 #include <livefour/options.hpp>
 #include <livefour/pool_stats.hpp>

@@ -60,26 +60,21 @@ struct pool_options {
     std::chrono::milliseconds max_idle{std::chrono::seconds{30}};
 };
 
-/// Everything a client needs. Only `creds` has no usable default.
-struct client_options {
-    /// `https://host[:port][/base-path]`. `http://` only with allow_insecure_http.
-    std::string endpoint = "https://recognition.image.myqcloud.com";
-    credentials creds;
-    signer_options signing;
+/// What every livefour client shares, whichever API it speaks: TLS, time bounds, the pool,
+/// retries and limits. livefour::client_options (the legacy API) and faceid::client_options
+/// (API 3.0) add their endpoint and credentials to it.
+struct connection_options {
     tls_options tls;
     timeouts timeout;
     pool_options pool;
-    /// Retries of API codes 15/107/108 and of transport failures that are safe to resend (docs/protocol.md §6).
+    /// Which failed attempts are resent: the transport failures that are safe to resend (docs/protocol.md §6), the
+    /// legacy API's codes 15/107/108 (`retryable_codes`) and API 3.0's transient codes (docs/errors.md).
     retry_policy retry;
     /// Shared retry budget; null = one per client (the default). Share one between clients that
     /// talk to the same backend so that together they back off.
     std::shared_ptr<retry_budget> budget;
     /// Permit `http://` endpoints (tests, a local emulator behind a trusted network).
     bool allow_insecure_http = false;
-    /// Upload limit, checked before any byte is sent. The service refuses bodies over "6 MB" with
-    /// code 23 without saying whether it means 6 MiB (the default here) or 6,000,000 bytes
-    /// (docs/protocol.md §7). 0 disables the check (benchmarks, custom servers).
-    std::uint64_t max_upload_bytes = 6ull * 1024 * 1024;
     /// Response body limit (client_error::response_too_large). A detect reply carrying a best-frame
     /// JPEG in base64 is typically well under 1 MiB.
     std::size_t max_response_bytes = 4 * 1024 * 1024;
@@ -101,6 +96,18 @@ struct client_options {
     /// Boost.MySQL's `pool_params::thread_safe`. False on an executor run by several threads is a
     /// data race.
     bool thread_safe = true;
+};
+
+/// Everything the legacy client needs. Only `creds` has no usable default.
+struct client_options : connection_options {
+    /// `https://host[:port][/base-path]`. `http://` only with allow_insecure_http.
+    std::string endpoint = "https://recognition.image.myqcloud.com";
+    credentials creds;
+    signer_options signing;
+    /// Upload limit, checked before any byte is sent. The service refuses bodies over "6 MB" with
+    /// code 23 without saying whether it means 6 MiB (the default here) or 6,000,000 bytes
+    /// (docs/protocol.md §7). 0 disables the check (benchmarks, custom servers).
+    std::uint64_t max_upload_bytes = 6ull * 1024 * 1024;
 };
 
 /// Checks options without touching the network: endpoint syntax and scheme, credentials (also

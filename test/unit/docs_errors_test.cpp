@@ -222,6 +222,8 @@ const std::map<std::string, client_error> client_enumerators = {
     {"similarity_below_threshold", client_error::similarity_below_threshold},
     {"comparison_missing", client_error::comparison_missing},
     {"empty_source", client_error::empty_source},
+    {"video_too_large", client_error::video_too_large},
+    {"image_too_large", client_error::image_too_large},
 };
 
 // The faceid enumerators, spelled out for the same reason.
