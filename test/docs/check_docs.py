@@ -18,8 +18,9 @@
              flags that `livefour --help` and each command's help print are exactly the flags of
              the option table in docs/cli.md (and the environment variables it names are there).
   examples   Every ```console block is run, in order, in one directory, against a
-             livefour-emulator started with --digits 4821, with the credentials, LIVEFOUR_ENDPOINT
-             and LIVEFOUR_CA_FILE of docs/cli.md's set-up in the environment; every line after a
+             livefour-emulator started with --digits 4821, with the credentials (LIVEFOUR_* and
+             TENCENTCLOUD_*), LIVEFOUR_ENDPOINT and LIVEFOUR_CA_FILE of docs/cli.md's set-up in
+             the environment; every line after a
              `$ command` is its expected stdout+stderr, where "…" matches any text. Any other code
              block that runs the `livefour` command is an error unless the comment before it says
              <!-- not-run: why -->.
@@ -150,9 +151,14 @@ def declarations(code):
     return pieces
 
 
+def public_headers(root):
+    """The public headers: include/livefour/*.hpp and the API 3.0 ones in include/livefour/faceid/."""
+    base = root / "include" / "livefour"
+    return sorted(base.glob("*.hpp")) + sorted((base / "faceid").glob("*.hpp"))
+
+
 def header_text(root):
-    return " " + " ".join(tokens("\n".join(p.read_text(encoding="utf-8")
-                                            for p in sorted((root / "include" / "livefour").glob("*.hpp"))))) + " "
+    return " " + " ".join(tokens("\n".join(p.read_text(encoding="utf-8") for p in public_headers(root)))) + " "
 
 
 def check_synopsis(block, headers):
@@ -223,7 +229,7 @@ def emit_snippets(root, out_path):
 
 def struct_members(text, name):
     """The data members of `struct name { ... };` in header text."""
-    m = re.search(r"\bstruct\s+" + name + r"\s*\{", text)
+    m = re.search(r"\bstruct\s+" + name + r"\b[^{;]*\{", text)  # also `struct a : b {`
     if not m:
         return None
     depth, i, start = 1, m.end(), m.end()
@@ -262,27 +268,38 @@ def struct_members(text, name):
     return names
 
 
-# struct -> the prefix docs/options.md writes before its members ("" = client_options itself)
-OPTION_STRUCTS = {"client_options": "", "credentials": "creds.", "signer_options": "signing.",
-                  "tls_options": "tls.", "timeouts": "timeout.", "pool_options": "pool.",
-                  "retry_policy": "retry.", "decision_policy": ""}
+# (header, struct) -> the prefix docs/options.md writes before its members ("" = the member's bare
+# name). A struct type listed here is documented member by member, not as a member itself. The
+# faceid client's own members have headings of their own (`faceid::client_options::region`), so
+# that a legacy heading of the same name (`endpoint`) cannot stand in for them.
+OPTION_STRUCTS = [
+    ("options.hpp", "connection_options", ""), ("options.hpp", "client_options", ""),
+    ("secret.hpp", "credentials", "creds."), ("signer.hpp", "signer_options", "signing."),
+    ("options.hpp", "tls_options", "tls."), ("options.hpp", "timeouts", "timeout."),
+    ("options.hpp", "pool_options", "pool."), ("retry.hpp", "retry_policy", "retry."),
+    ("types.hpp", "decision_policy", ""),
+    ("faceid/options.hpp", "client_options", "faceid::client_options::"),
+    ("faceid/options.hpp", "credentials", "faceid::credentials::"),
+    ("faceid/types.hpp", "decision_policy", "faceid::decision_policy::"),
+]
 
 
 def check_options(root):
     errors, checked = [], 0
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((root / "include" / "livefour").glob("*.hpp")))
+    struct_names = {struct for _, struct, _ in OPTION_STRUCTS}
     headings = [l for l in (root / "docs" / "options.md").read_text(encoding="utf-8").split("\n") if l.startswith("#")]
-    for struct, prefix in OPTION_STRUCTS.items():
-        members = struct_members(text, struct)
+    for header, struct, prefix in OPTION_STRUCTS:
+        path = root / "include" / "livefour" / header
+        members = struct_members(path.read_text(encoding="utf-8"), struct) if path.exists() else None
         if not members:
-            errors.append(f"coverage: struct {struct} not found in the public headers")
+            errors.append(f"coverage: struct {struct} not found in include/livefour/{header}")
             continue
         for name, typ in members:
-            if typ.split("::")[-1] in OPTION_STRUCTS:
+            if typ.split("::")[-1] in struct_names:
                 continue  # documented member by member
             checked += 1
             if not any(f"`{prefix}{name}`" in h for h in headings):
-                errors.append(f"coverage: docs/options.md has no heading for `{prefix}{name}` ({struct}::{name})")
+                errors.append(f"coverage: docs/options.md has no heading for `{prefix}{name}` ({header}: {struct}::{name})")
     return errors, checked
 
 
@@ -339,8 +356,9 @@ def check_cli(root, cli):
     for c in cmds:
         if f"livefour {c} " not in doc:
             errors.append(f"coverage: docs/cli.md never shows `livefour {c}`")
-    env = re.search(r"^environment: (.*)$", top, re.M)
-    for var in (env.group(1).split(", ") if env else []):
+    # "environment: A, B,\n  C (faceid)": the line and its indented continuation lines.
+    env = re.search(r"^environment: (.*(?:\n  .*)*)", top, re.M)
+    for var in (re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", env.group(1)) if env else []):
         if var not in doc:
             errors.append(f"coverage: --help names {var}, docs/cli.md does not")
     return errors, len(flags)
@@ -397,8 +415,10 @@ def check_examples(root, cli, emulator):
     emu = None
     try:
         env = dict(os.environ, LIVEFOUR_APPID="1250000000", LIVEFOUR_SECRET_ID="AKIDEXAMPLE",
-                   LIVEFOUR_SECRET_KEY="SECRETKEYEXAMPLE",
+                   LIVEFOUR_SECRET_KEY="SECRETKEYEXAMPLE", TENCENTCLOUD_SECRET_ID="AKIDEXAMPLE",
+                   TENCENTCLOUD_SECRET_KEY="SECRETKEYEXAMPLE",
                    PATH=f"{Path(cli).resolve().parent}:{Path(emulator).resolve().parent}:{os.environ.get('PATH', '')}")
+        env.pop("TENCENTCLOUD_SESSION_TOKEN", None)  # docs/cli.md's set-up has long-term keys
         emu = subprocess.Popen([emulator, "--port", "0", "--write-ca", str(work / "ca.pem"), "--digits", "4821",
                                 "--quiet"], stdout=subprocess.PIPE, text=True, env=env)
         m = re.search(r"listening on [^ ]*:(\d+)", emu.stdout.readline())
@@ -443,6 +463,7 @@ def selftest():
     assert not expected_matches("verdict: accepted (sim …)", "verdict: not accepted: sim 55 < threshold 70")
     names = struct_members("struct s { int a = 1; std::function<void(int)> b; static s c(); std::vector<int> d{1, 2}; };", "s")
     assert [n for n, _ in names] == ["a", "b", "d"], names
+    assert [n for n, _ in struct_members("struct t : base { int x; };", "t")] == ["x"]  # a derived struct
     assert enumerators("enum class e : int {\n    one = 1,  ///< x\n    two,\n};", "e") == ["one", "two"]
     assert help_flags("  -v, --verbose   x\n      --seq S  y\n") == {"-v", "--verbose", "--seq"}
     with tempfile.TemporaryDirectory() as d:
