@@ -1,35 +1,14 @@
-// The `livefour` CLI as a contract, one table row per case: every run of the newcomer review that
-// was wrong or confusing (shared/reading/newcomer-review.md, "row N"), the boundaries of every
-// numeric flag, and the features added since. Each row says what the command must exit with and
-// what its output must contain; on top of that, every run is held to the invariants below, which
-// is what makes a whole class of defect fail here rather than one row of it:
-//   - the secret key never appears;
-//   - no library name reaches a user ("client_options::", "timeouts::", "livefour::", ...);
-//   - status 2 prints nothing on stdout; on stderr, "livefour: <why>" first (after any warnings) and
-//     "try 'livefour ... --help'" last;
-//   - statuses 0, 1 and 3 print the service's reply on stdout (one JSON object), 2 and 4 print none;
-//   - no carriage return unless stderr is a terminal;
-//   - with --json, stdout is one JSON object whose "exit" is the exit status.
-#include "fixtures.hpp"
-
-#include <boost/json/parse.hpp>
-
-#include <sys/stat.h>
+// The `livefour` CLI's legacy commands as a contract, one table row per case: every run of the
+// newcomer review that was wrong or confusing (shared/reading/newcomer-review.md, "row N"), the
+// boundaries of every numeric flag, and the features added since. Each row says what the command
+// must exit with and what its output must contain; on top of that, every run is held to the
+// invariants of cli_table.hpp, which is what makes a whole class of defect fail here rather than
+// one row of it.
+#include "cli_table.hpp"
 
 namespace {
 
-struct cli_case {
-    std::string what;  ///< "row 44: ..." for the review's rows, "boundary: ..." for flag limits
-    /// The arguments after `livefour`, or a whole shell command when it starts with '{' (then
-    /// `{CLI}` is the CLI and the invariants are not applied). `{D}` is a fresh set of digits,
-    /// `{PORT}` the TLS emulator's port, `{PLAIN}` the plain emulator's URL.
-    std::string command;
-    int exit;
-    std::vector<std::string> expect = {};  ///< fragments of stdout + stderr
-    std::vector<std::string> absent = {};  ///< fragments that must not appear
-    std::string env = {};                  ///< a prefix: "LIVEFOUR_SECRET_KEY=WRONG", "env -u X"
-    std::string fault = {};                ///< POSTed to the TLS emulator's /_emulator/faults first
-};
+using test::cli_case;
 
 const std::string key = test::secret_key;
 
@@ -245,6 +224,10 @@ const std::vector<cli_case> cases = {
 
     // stdout: the reply, --json, write errors, progress.
     {"row 8: digits prints the reply", "digits", 0, {"{\"code\":0,\"message\":\"OK\",\"data\":{\"validate_data\":\""}},
+    {"row 9: the reply as received: the echoed seq is kept", "digits --seq abc-1", 0, {"\"seq\":\"abc-1\""}},
+    {"row 9: nothing invented: an error reply without data has none", "digits --seq force:code=15 --max-attempts 1", 3,
+     {"{\"code\":15,\"message\":\"operation too frequent\",\"seq\":\"force:code=15\"}"}, {"\"data\""}},
+    {"row 9: a detect reply as received", "detect --validate-data 1234 --video video.mp4 --seq s-2", 1, {"\"seq\":\"s-2\""}},
     {"--json: one object", "digits --json", 0, {"\"reply\":{\"code\":0", "\"verdict\":null", "\"error\":null", "\"stats\":{\"attempts\":1", "\"exit\":0"}},
     {"--json: a verdict", "detect --json --validate-data 1234 --video video.mp4 --card card.jpg --seq force:live_status=0,sim=55", 1,
      {"\"verdict\":{\"accepted\":false,\"kind\":\"below_threshold\",\"reason\":{\"category\":\"livefour.client\",\"value\":29", "\"sim\":55,\"threshold\":70", "\"exit\":1"}},
@@ -263,134 +246,11 @@ const std::vector<cli_case> cases = {
 };
 // clang-format on
 
-/// Replaces every `{NAME}` of `vars` in `s`.
-std::string expand(std::string s, const std::vector<std::pair<std::string, std::string>>& vars) {
-    for (const auto& [name, value] : vars)
-        for (auto at = s.find(name); at != std::string::npos; at = s.find(name, at + value.size()))
-            s.replace(at, name.size(), value);
-    return s;
-}
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 TEST_CASE("CLI table: the review's wrong and confusing runs, the flags' boundaries, the new features") {
-    test::emulator emu;
-    test::emulator plain({}, false);
-    const auto& dir = emu.dir.path();
-    test::write_file(dir / "video.mp4", 300'000, test::mp4_magic());
-    test::write_file(dir / "card.jpg", 20'000, test::jpeg_magic());
-    test::write_file(dir / "empty.mp4", 0);
-    test::write_file(dir / "unreadable.mp4", 1000, test::mp4_magic());
-    ::chmod((dir / "unreadable.mp4").c_str(), 0);
-    {
-        std::ofstream f(dir / "huge.mp4", std::ios::binary);
-        f << test::mp4_magic();
-    }
-    std::filesystem::resize_file(dir / "huge.mp4", 7 * 1024 * 1024);
-    std::filesystem::copy_file(dir / "huge.mp4", dir / "big.mp4");
-    std::filesystem::resize_file(dir / "big.mp4", 64 * 1024 * 1024);
-    std::filesystem::create_directory(dir / "adir");
-    const std::string creds = "# demo\nappid = 1250000000\nsecret_id=AKIDEXAMPLE\nsecret_key=SECRETKEYEXAMPLE\n";
-    for (auto [name, mode, text] : {std::tuple{"creds-600", 0600, creds}, std::tuple{"creds-644", 0644, creds},
-                                    std::tuple{"creds-bad", 0600, std::string("appid=1\n\nsecret=hunter2\n")}}) {
-        std::ofstream(dir / name) << text;
-        ::chmod((dir / name).c_str(), static_cast<mode_t>(mode));
-    }
-    auto [pki_st, pki_out] =
-        test::run("cd '" + dir.string() +
-                  "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other -days 1 "
-                  "-keyout /dev/null -out other-ca.pem 2>&1");
-    REQUIRE_MESSAGE(pki_st == 0, pki_out);
-    // Running as root reads a mode-000 file anyway: that row then tests nothing, so it is skipped.
-    const bool root = ::geteuid() == 0;
-
-    const std::string cli = test::cli_path();
-    const std::string base_env = std::string("LIVEFOUR_APPID=") + test::appid +
-                                 " LIVEFOUR_SECRET_ID=" + test::secret_id + " LIVEFOUR_SECRET_KEY=" + test::secret_key +
-                                 " LIVEFOUR_ENDPOINT=" + emu.url() + " LIVEFOUR_CA_FILE=" + emu.ca_path().string();
-    auto fresh_digits = [&] {
-        auto [st, out] = test::run("cd '" + dir.string() + "' && " + base_env + " '" + cli + "' digits --endpoint " +
-                                   emu.url() + " --ca-file '" + emu.ca_path().string() + "'");
-        REQUIRE(st == 0);
-        return std::string(test::parse_json(out).at("data").at("validate_data").as_string());
-    };
-
-    int checked = 0;
-    for (const auto& c : cases) {
-        if (root && c.what.find("cannot read") != std::string::npos) continue;
-        CAPTURE(c.what);
-        const bool raw = !c.command.empty() && c.command[0] == '{';
-        std::vector<std::pair<std::string, std::string>> vars = {
-            {"{CLI}", "'" + cli + "'"}, {"{PORT}", std::to_string(emu.port)}, {"{PLAIN}", plain.url()}, {"{} ", ""}};
-        if (c.command.find("{D}") != std::string::npos) vars.emplace_back("{D}", fresh_digits());
-        const std::string args = expand(c.command, vars);
-        if (!c.fault.empty()) emu.fault(c.fault);
-        // bash: the rows use $'...' and ${PIPESTATUS}. The environment: the test credentials, the
-        // emulator as LIVEFOUR_ENDPOINT and its CA as LIVEFOUR_CA_FILE, then the row's changes.
-        const std::string line = "export " + base_env + "; " + (c.env.empty() ? "" : c.env + " ") +
-                                 (raw ? args : "'" + cli + "' " + args) + " 2> err.txt";
-        const std::string cmd = "cd '" + dir.string() + "' && bash -c " + [&] {
-            std::string q = "'";
-            for (char ch : line) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-            return q + "'";
-        }();
-        auto [status, out] = test::run(cmd);
-        const std::string err = slurp(dir / "err.txt");
-        const std::string all = out + err;
-        CAPTURE(args);
-        CAPTURE(out);
-        CAPTURE(err);
-        ++checked;
-        CHECK(status == c.exit);
-        for (const auto& e : c.expect) CHECK_MESSAGE(all.find(e) != std::string::npos, "missing: ", e);
-        for (const auto& a : c.absent) CHECK_MESSAGE(all.find(a) == std::string::npos, "present: ", a);
-        if (!c.fault.empty()) emu.run_delete_faults();
-
-        // The invariants.
-        CHECK(all.find(test::secret_key) == std::string::npos);
-        for (const char* library_name : {"client_options", "timeouts::", "livefour::", "max_upload_bytes",
-                                         "allow_insecure_http", "validate_data is"})
-            CHECK_MESSAGE(all.find(library_name) == std::string::npos,
-                          "a library name reached the user: ", library_name);
-        if (raw) continue;
-        CHECK(all.find('\r') == std::string::npos);
-        const bool json = args.find("--json") != std::string::npos;
-        if (json) {
-            boost::system::error_code ec;
-            const auto v = boost::json::parse(out, ec);
-            CHECK_MESSAGE(!ec, "--json printed no JSON object");
-            if (!ec && v.is_object() && v.as_object().contains("exit")) CHECK(v.at("exit").to_number<int>() == status);
-            continue;
-        }
-        if (status == 2) {
-            // The reason, on the first line that is not a warning, and the help to read, last.
-            CHECK(out.empty());
-            std::string first;
-            std::istringstream lines(err);
-            while (std::getline(lines, first) && first.rfind("livefour: warning: ", 0) == 0) {
-            }
-            CHECK(first.rfind("livefour: ", 0) == 0);
-            const auto try_line = err.rfind("\ntry 'livefour ");
-            CHECK((try_line != std::string::npos && err.find('\n', try_line + 1) == err.size() - 1));
-        } else if (status == 4) {
-            CHECK(out.empty());
-        } else if (status == 0 || status == 1 || status == 3) {
-            if (out.rfind("usage: ", 0) == 0 || out.rfind("livefour ", 0) == 0) continue;  // help, --version
-            boost::system::error_code ec;
-            const auto v = boost::json::parse(out, ec);
-            CHECK_MESSAGE(!ec, "stdout is not the reply");
-            const bool envelope = !ec && v.is_object() && v.as_object().contains("code");
-            CHECK_MESSAGE(envelope, "stdout is not an API envelope");
-            if (envelope) CHECK((v.at("code").to_number<int>() != 0) == (status == 3));
-        }
-    }
+    test::cli_table t;
+    const int checked = t.run_cases(cases);
     MESSAGE("CLI table: " << checked << " cases");
     CHECK(checked >= static_cast<int>(cases.size()) - 1);
 }

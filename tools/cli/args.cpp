@@ -19,14 +19,14 @@ const std::vector<flag_spec>& flags() {
     using enum flag_scope;
     // clang-format off
     static const std::vector<flag_spec> table = {
-        {"--endpoint",         "",   "URL",    common,  "API endpoint (default $LIVEFOUR_ENDPOINT, else https://recognition.image.myqcloud.com)"},
+        {"--endpoint",         "",   "URL",    common,  "API endpoint (default $LIVEFOUR_ENDPOINT, else https://recognition.image.myqcloud.com; faceid: https://faceid.tencentcloudapi.com)"},
         {"--ca-file",          "",   "PEM",    common,  "trust these CAs instead of the system store (default $LIVEFOUR_CA_FILE)"},
         {"--insecure-http",    "",   "",       common,  "allow an http:// endpoint (the signature then travels in cleartext)"},
-        {"--credentials",      "",   "FILE",   common,  "appid=, secret_id=, secret_key= lines; FILE must be mode 0600; - reads stdin"},
-        {"--appid",            "",   "ID",     common,  "AppID (else --credentials, else $LIVEFOUR_APPID)"},
-        {"--secret-id",        "",   "ID",     common,  "SecretId (else --credentials, else $LIVEFOUR_SECRET_ID)"},
-        {"--secret-key",       "",   "KEY",    common,  "SecretKey (else --credentials, else $LIVEFOUR_SECRET_KEY); argv is visible to ps"},
-        {"--seq",              "",   "S",      common,  "request id, echoed by the service"},
+        {"--credentials",      "",   "FILE",   common,  "appid=, secret_id=, secret_key= lines (faceid: secret_id=, secret_key=, token=); FILE must be mode 0600; - reads stdin"},
+        {"--appid",            "",   "ID",     command, "AppID (else --credentials, else $LIVEFOUR_APPID)"},
+        {"--secret-id",        "",   "ID",     command, "SecretId (else --credentials, else $LIVEFOUR_SECRET_ID)"},
+        {"--secret-key",       "",   "KEY",    command, "SecretKey (else --credentials, else $LIVEFOUR_SECRET_KEY); argv is visible to ps"},
+        {"--seq",              "",   "S",      command, "request id, echoed by the service"},
         {"--max-attempts",     "",   "N",      common,  "attempts including the first, 1-100 (default 3; 1 = no retry)"},
         {"--connect-timeout",  "",   "S",      common,  "resolve + connect bound in seconds, >= 0.001 or 0 = none (default 10)"},
         {"--stall-timeout",    "",   "S",      common,  "fail after S seconds without upload or download progress; 0 = none (default 30)"},
@@ -34,15 +34,22 @@ const std::vector<flag_spec>& flags() {
         {"--stats",            "",   "",       common,  "one JSON line on stderr: attempts, retries, timings, connection reuse"},
         {"--json",             "",   "",       common,  "print one JSON object on stdout: reply, verdict, error, stats, exit"},
         {"--verbose",          "-v", "",       common,  "describe the endpoint, the credentials' sources and every retry on stderr"},
-        {"--validate-data",    "",   "DIGITS", command, "the 4 digits that 'livefour digits' issued"},
-        {"--video",            "",   "FILE",   command, "the video the user recorded while reading the digits"},
+        {"--validate-data",    "",   "DIGITS", command, "the 4 digits that 'livefour digits' (faceid: 'faceid live-code') issued; faceid action: the sequence, e.g. 1,2"},
+        {"--video",            "",   "FILE",   command, "the video the user recorded"},
         {"--card",             "",   "FILE",   command, "a photo to compare with (sets compare_flag=true; a reply without a comparison is rejected)"},
         {"--idcard-number",    "",   "N",      command, "the ID card number"},
         {"--idcard-name",      "",   "NAME",   command, "the name on the ID card (UTF-8)"},
+        {"--liveness",         "",   "TYPE",   command, "what the user did on the video: lip (read the digits), action (the sequence) or silent"},
+        {"--image",            "",   "FILE",   command, "the photo to compare the face with (jpg/png; at most 3 MB once in base64)"},
+        {"--id-card",          "",   "N",      command, "the national ID number (IdCard)"},
+        {"--name",             "",   "NAME",   command, "the name on the ID card, UTF-8 (Name)"},
+        {"--best-frames",      "",   "N",      command, "also return N best frames, 2-10 (BestFrameNum; default none)"},
         {"--threshold",        "",   "N",      command, "similarity 0-100 needed to accept a comparison (default 70)"},
         {"--max-upload-bytes", "",   "N",      command, "client-side body limit in bytes (default 6291456; 0 = none)"},
         {"--chunked",          "",   "",       command, "send the body with Transfer-Encoding: chunked"},
         {"--progress",         "",   "",       command, "upload progress on stderr (a bar on a terminal, a line per 25% otherwise)"},
+        {"--region",           "",   "R",      command, "X-TC-Region, such as ap-guangzhou (default: none; the China-site actions need none)"},
+        {"--unsigned-payload", "",   "",       command, "sign UNSIGNED-PAYLOAD instead of the body's SHA-256: the files are read once (undocumented by Tencent)"},
         {"--help",             "-h", "",       global,  "this text; 'livefour COMMAND --help' for a command's own"},
         {"--version",          "-V", "",       global,  "print the versions of livefour, Boost and OpenSSL"},
     };
@@ -208,8 +215,9 @@ std::vector<const flag_spec*> flags_of(flag_scope scope) {
 }
 
 constexpr const char* footer = R"(
-environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE
-exit status: 0 accepted (digits issued), 1 negative verdict, 2 usage or input error (nothing sent),
+environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE,
+  TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN (faceid)
+exit status: 0 accepted (digits or code issued), 1 negative verdict, 2 usage or input error (nothing sent),
   3 the service answered an error code, 4 no usable answer (network, TLS, time-out, unusable reply)
 )";
 

@@ -19,11 +19,17 @@
 namespace livefour::cli {
 
 enum exit_status : int {
-    accepted = 0,   ///< digits issued, or the verdict is accepted
-    rejected = 1,   ///< a valid reply with a negative verdict
+    accepted = 0,   ///< digits / live code / action sequence issued, or the verdict is accepted
+    rejected = 1,   ///< a valid reply with a negative verdict (faceid: a negative `Result`, or sim below --threshold)
     usage = 2,      ///< usage, argument, configuration or input error: nothing was sent
-    api_code = 3,   ///< the service answered a non-zero `code` (also after retries)
+    api_code = 3,   ///< the service answered a non-zero `code` or a `Response.Error` (also after retries)
     no_answer = 4,  ///< transport: no usable answer reached the caller
+};
+
+/// Which API a command speaks: which client it needs, which credentials, which default endpoint.
+enum class api {
+    legacy,  ///< recognition.image.myqcloud.com: livefour::client, appid + HMAC-SHA1
+    faceid,  ///< Tencent Cloud API 3.0 faceid: livefour::faceid::client, TC3-HMAC-SHA256
 };
 
 /// Every usage, argument, configuration and input error (exit status 2). `command` names the
@@ -67,6 +73,7 @@ struct command_spec {
     std::vector<std::string_view> flags;     ///< command-scoped flags that apply to it
     std::vector<std::string_view> required;  ///< of those, the ones it cannot run without
     boost::asio::awaitable<int> (*run)(session&);
+    api backend = api::legacy;
 };
 
 const std::vector<command_spec>& commands();

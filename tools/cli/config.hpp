@@ -6,6 +6,8 @@
 
 #include "cli.hpp"
 
+#include <livefour/faceid/options.hpp>
+#include <livefour/faceid/requests.hpp>
 #include <livefour/options.hpp>
 
 #include <cstdint>
@@ -17,12 +19,15 @@ namespace livefour::cli {
 
 struct settings {
     const command_spec* command = nullptr;
+    /// The options of the command's client: `options` for the legacy commands, `faceid_options`
+    /// for the faceid ones (the other stays at its defaults). connection() is the part they share.
     livefour::client_options options;
+    livefour::faceid::client_options faceid_options;
     /// Where the endpoint and the CA file came from ("--endpoint", "LIVEFOUR_ENDPOINT", or empty
     /// for the default), to name it in messages.
     std::string endpoint_source, ca_source;
     /// Where each credential came from ("--appid", "LIVEFOUR_APPID", "FILE:3", ...), for -v.
-    std::string appid_source, secret_id_source, secret_key_source;
+    std::string appid_source, secret_id_source, secret_key_source, token_source;
 
     std::optional<std::string> seq;
     std::string validate_data;
@@ -31,12 +36,27 @@ struct settings {
     std::string idcard_number, idcard_name;
     int threshold = 70;
 
+    // faceid compare / recognize.
+    livefour::faceid::liveness_type liveness = livefour::faceid::liveness_type::lip;
+    std::string image;          ///< --image
+    std::string id_card, name;  ///< --id-card, --name
+    std::optional<int> best_frames;
+
     bool progress = false;
     bool stats = false;
     bool json = false;
     bool verbose = false;
     std::vector<std::string> warnings;
+
+    bool faceid() const { return command->backend == api::faceid; }
+    const livefour::connection_options& connection() const {
+        return faceid() ? static_cast<const livefour::connection_options&>(faceid_options) : options;
+    }
+    const std::string& endpoint() const { return faceid() ? faceid_options.endpoint : options.endpoint; }
 };
+
+/// --liveness as the CLI spells it ("lip").
+const char* liveness_name(livefour::faceid::liveness_type t);
 
 /// Throws usage_error for anything wrong with the flags, the environment, the credentials file,
 /// the CA file or the input files.

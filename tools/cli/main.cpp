@@ -1,8 +1,12 @@
-// livefour — command-line client for the lip-reading liveness API (docs/cli.md).
+// livefour — command-line client for Tencent Cloud's liveness APIs (docs/cli.md): the legacy
+// lip-reading API and API 3.0 `faceid`.
 //
 //   livefour digits [options]
 //   livefour detect --validate-data DIGITS --video FILE [--card FILE] [options]
 //   livefour idcard --validate-data DIGITS --video FILE --idcard-number N --idcard-name NAME [options]
+//   livefour faceid live-code | action-sequence [options]
+//   livefour faceid compare --liveness lip|action|silent [--validate-data D] --video F --image F [options]
+//   livefour faceid recognize --liveness ... --video F --id-card N --name NAME [options]
 //
 // The service's reply goes to stdout; the verdict, errors, warnings and --stats to stderr (or all
 // of it as one object with --json). Exit statuses: 0 accepted (digits issued), 1 negative verdict,
@@ -76,12 +80,21 @@ int main(int argc, char** argv) {
     for (const auto& w : cfg.warnings) out.warn(w);
     verbose_log log(cfg.verbose);
     auto options = cfg.options;
-    if (log) options.retry.on_retry = [&log](const livefour::retry_event& e) { log.retry(e); };
+    auto faceid_options = cfg.faceid_options;
+    if (log) {
+        auto on_retry = [&log](const livefour::retry_event& e) { log.retry(e); };
+        options.retry.on_retry = on_retry;
+        faceid_options.retry.on_retry = on_retry;
+    }
 
     boost::asio::io_context ioc;
     std::optional<livefour::client> client;
+    std::optional<livefour::faceid::client> faceid;
     try {
-        client.emplace(ioc.get_executor(), std::move(options));
+        if (cfg.faceid())
+            faceid.emplace(ioc.get_executor(), std::move(faceid_options));
+        else
+            client.emplace(ioc.get_executor(), std::move(options));
     } catch (const boost::system::system_error& e) {
         return report_usage_error(setup_error(e, cfg), json);
     } catch (const std::exception& e) {
@@ -90,7 +103,7 @@ int main(int argc, char** argv) {
     }
     log.setup(cfg);
 
-    session s{cfg, *client, out, log};
+    session s{cfg, client ? &*client : nullptr, faceid ? &*faceid : nullptr, out, log};
     int status = no_answer;
     boost::asio::co_spawn(ioc, cfg.command->run(s), [&](std::exception_ptr e, int st) {
         status = st;
@@ -106,7 +119,8 @@ int main(int argc, char** argv) {
             }
             status = no_answer;
         }
-        client->close();
+        if (client) client->close();
+        if (faceid) faceid->close();
     });
     ioc.run();
     return out.finish(status);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -30,12 +31,26 @@ bool write_stdout(const std::string& text) {
     return ok;
 }
 
+// Boost.JSON writes doubles in exponent form (88.27 as 8.827E1): valid, but not what the service
+// sent nor what a reader expects. Such values go into the object as a placeholder string, and the
+// serialised text gets the number written the shortest way that reads back the same.
+constexpr std::string_view sim_placeholder = "@@livefour-sim@@";
+constexpr std::string_view reply_placeholder = "@@livefour-reply@@";
+
+/// Replaces the first `"placeholder"` in `text` by `raw`.
+void splice(std::string& text, std::string_view placeholder, const std::string& raw) {
+    const std::string quoted = "\"" + std::string(placeholder) + "\"";
+    if (const auto at = text.find(quoted); at != std::string::npos) text.replace(at, quoted.size(), raw);
+}
+
 boost::json::object error_json(const error_info& e) {
     boost::json::object o;
     o["kind"] = e.kind;
     o["category"] = e.category;
     o["value"] = e.value;
     o["message"] = e.headline;
+    if (!e.server_code.empty()) o["server_code"] = e.server_code;
+    if (!e.request_id.empty()) o["request_id"] = e.request_id;
     if (e.http_status) o["http_status"] = e.http_status;
     if (!e.server_message.empty()) o["server_message"] = e.server_message;
     if (!e.detail.empty()) o["detail"] = e.detail;
@@ -54,6 +69,20 @@ void print_error(const error_info& e, const std::string& command) {
     if (e.kind == "usage") err_line(try_help(command));
 }
 
+/// What both APIs' verdicts say: accepted, kind, and the reason as a code.
+boost::json::object verdict_object(bool accepted, verdict_kind kind, const error_code& reason) {
+    boost::json::object o;
+    o["accepted"] = accepted;
+    o["kind"] = kind_name(kind);
+    if (reason) {
+        o["reason"] = {
+            {"category", reason.category().name()}, {"value", reason.value()}, {"message", reason.message()}};
+    } else {
+        o["reason"] = nullptr;
+    }
+    return o;
+}
+
 }  // namespace
 
 void report::warn(const std::string& text) {
@@ -63,19 +92,25 @@ void report::warn(const std::string& text) {
 
 void report::verdict(const livefour::verdict& v, const detect_result& r, int threshold,
                      const std::string& what_compared) {
-    boost::json::object o;
-    o["accepted"] = v.accepted();
-    o["kind"] = kind_name(v.kind);
-    if (v.reason) {
-        o["reason"] = {
-            {"category", v.reason.category().name()}, {"value", v.reason.value()}, {"message", v.reason.message()}};
-    } else {
-        o["reason"] = nullptr;
-    }
+    auto o = verdict_object(v.accepted(), v.kind, v.reason);
     o["sim"] = v.sim >= 0 ? boost::json::value(v.sim) : boost::json::value(nullptr);
     o["threshold"] = threshold;
     verdict_json_ = std::move(o);
     verdict_line_ = "livefour: verdict: " + verdict_text(v, r, threshold, what_compared);
+}
+
+void report::verdict(const livefour::faceid::verdict& v, const livefour::faceid::liveness_result& r, int threshold) {
+    auto o = verdict_object(v.accepted(), v.kind, v.reason);
+    o["result"] = r.result;
+    if (v.sim >= 0) {
+        o["sim"] = sim_placeholder;
+        verdict_sim_ = number_text(v.sim);
+    } else {
+        o["sim"] = nullptr;
+    }
+    o["threshold"] = threshold;
+    verdict_json_ = std::move(o);
+    verdict_line_ = "livefour: verdict: " + verdict_text(v, r, threshold);
 }
 
 void report::stats(const diagnostics& diag, const pool_stats& pool, std::chrono::steady_clock::duration elapsed) {
@@ -102,10 +137,18 @@ int report::finish(int status) {
     if (json_) {
         boost::json::object o;
         boost::json::value reply = nullptr;
+        // The reply as received, spliced in, when it is one line of JSON; otherwise its value
+        // re-serialised (a multi-line body), or the text as a string (not JSON at all).
+        bool raw_reply = false;
         if (reply_) {
             boost::system::error_code ec;
             reply = boost::json::parse(*reply_, ec);
-            if (ec) reply = boost::json::string(*reply_);
+            if (ec) {
+                reply = boost::json::string(*reply_);
+            } else if (reply_->find_first_of("\r\n") == std::string::npos) {
+                reply = reply_placeholder;
+                raw_reply = true;
+            }
         }
         o["reply"] = std::move(reply);
         o["verdict"] = verdict_json_ ? boost::json::value(*verdict_json_) : nullptr;
@@ -115,10 +158,15 @@ int report::finish(int status) {
         for (const auto& s : warnings_) w.push_back(boost::json::string(s));
         o["warnings"] = std::move(w);
         o["exit"] = status;
-        if (!write_stdout(boost::json::serialize(o) + "\n") && answer_is_news) return no_answer;
+        std::string text = boost::json::serialize(o);
+        // The verdict's number first: the reply, spliced second, is the service's text.
+        if (!verdict_sim_.empty()) splice(text, sim_placeholder, verdict_sim_);
+        if (raw_reply) splice(text, reply_placeholder, *reply_);
+        if (!write_stdout(text + "\n") && answer_is_news) return no_answer;
         return status;
     }
-    const bool written = !reply_ || write_stdout(*reply_ + "\n");
+    const bool newline = reply_ && !reply_->empty() && reply_->back() == '\n';
+    const bool written = !reply_ || write_stdout(*reply_ + (newline ? "" : "\n"));
     if (error_) print_error(*error_, command_);
     if (!verdict_line_.empty()) err_line(verdict_line_);
     if (stats_ && stats_json_) err_line(boost::json::serialize(*stats_json_));
@@ -182,14 +230,25 @@ void upload_meter::done() {
 
 void verbose_log::setup(const settings& cfg) {
     if (!on_) return;
-    const auto& o = cfg.options;
-    err_line("* endpoint " + o.endpoint + " (" + (cfg.endpoint_source.empty() ? "default" : cfg.endpoint_source) + ")");
+    const auto& o = cfg.connection();
+    const auto& endpoint = cfg.endpoint();
+    err_line("* endpoint " + endpoint + " (" + (cfg.endpoint_source.empty() ? "default" : cfg.endpoint_source) + ")");
     if (!o.tls.ca_file.empty())
         err_line("* trusting the CAs in " + o.tls.ca_file + " (" + cfg.ca_source + ")");
-    else if (o.endpoint.rfind("http://", 0) != 0)
+    else if (endpoint.rfind("http://", 0) != 0)
         err_line("* trusting the system's CA store");
-    err_line("* credentials: appid from " + cfg.appid_source + ", secret id from " + cfg.secret_id_source +
-             ", secret key from " + cfg.secret_key_source + " (never printed)");
+    if (cfg.faceid()) {
+        const auto& f = cfg.faceid_options;
+        err_line("* credentials: secret id from " + cfg.secret_id_source + ", secret key from " +
+                 cfg.secret_key_source +
+                 (cfg.token_source.empty() ? ", no session token" : ", session token from " + cfg.token_source) +
+                 " (never printed)");
+        err_line("* region " + (f.region.empty() ? std::string("none (no X-TC-Region)") : f.region) + "; " +
+                 (f.unsigned_payload ? "payload unsigned (UNSIGNED-PAYLOAD)" : "payload signed (SHA-256 of the body)"));
+    } else {
+        err_line("* credentials: appid from " + cfg.appid_source + ", secret id from " + cfg.secret_id_source +
+                 ", secret key from " + cfg.secret_key_source + " (never printed)");
+    }
     err_line("* up to " + std::to_string(o.retry.max_attempts) + " attempts; --connect-timeout " +
              seconds_text(o.timeout.connect) + ", --stall-timeout " + seconds_text(o.timeout.stall) + ", --deadline " +
              (o.timeout.deadline.count() ? seconds_text(o.timeout.deadline) : std::string("none")));

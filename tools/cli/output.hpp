@@ -6,6 +6,7 @@
 #include "messages.hpp"
 
 #include <livefour/client.hpp>
+#include <livefour/faceid/client.hpp>
 #include <livefour/retry.hpp>
 
 #include <boost/json/object.hpp>
@@ -26,10 +27,11 @@ public:
 
     /// Printed on stderr at once ("livefour: warning: ..."), and kept for --json.
     void warn(const std::string& text);
-    /// The service's reply, a JSON text (today re-serialised from the parsed result: see
-    /// docs/cli.md; the body as received once the library hands it over).
-    void reply(std::string json_text) { reply_ = std::move(json_text); }
+    /// The service's reply exactly as received (diagnostics::reply_body()): fields livefour does
+    /// not model, such as the echoed `seq`, stay; nothing is added.
+    void reply(std::string body) { reply_ = std::move(body); }
     void verdict(const livefour::verdict& v, const detect_result& r, int threshold, const std::string& what_compared);
+    void verdict(const livefour::faceid::verdict& v, const livefour::faceid::liveness_result& r, int threshold);
     void error(error_info e) { error_ = std::move(e); }
     void stats(const diagnostics& diag, const pool_stats& pool, std::chrono::steady_clock::duration elapsed);
     /// Prints everything and returns the exit status: `status`, or 4 when stdout could not be
@@ -44,6 +46,7 @@ private:
     std::optional<error_info> error_;
     std::optional<boost::json::object> verdict_json_;
     std::string verdict_line_;
+    std::string verdict_sim_;  ///< faceid's sim, as number_text() writes it
     std::optional<boost::json::object> stats_json_;
 };
 
@@ -86,12 +89,16 @@ private:
     bool on_;
 };
 
-/// One run: what a command's runner needs.
+/// One run: what a command's runner needs. Exactly one of the clients exists: the one of the
+/// command's API (command_spec::backend).
 struct session {
     const settings& cfg;
-    livefour::client& client;
+    livefour::client* client;
+    livefour::faceid::client* faceid;
     report& out;
     verbose_log& log;
+
+    pool_stats stats() const { return client ? client->stats() : faceid ? faceid->stats() : pool_stats{}; }
 };
 
 }  // namespace livefour::cli
