@@ -12,7 +12,8 @@ namespace livefour::detail {
 struct client_impl {
     client_impl(asio::any_io_executor ex, client_options& opts, endpoint_info ep)
         : sig(std::make_shared<legacy::signature>(std::move(opts.creds), std::move(opts.signing))),
-          eng(std::make_shared<engine>(std::move(ex), engine_config_of(opts, opts.endpoint, opts.max_upload_bytes), std::move(ep))) {}
+          eng(std::make_shared<engine>(std::move(ex), engine_config_of(opts, opts.endpoint, opts.max_upload_bytes),
+                                       std::move(ep))) {}
 
     std::shared_ptr<legacy::signature> sig;
     std::shared_ptr<engine> eng;

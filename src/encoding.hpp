@@ -5,6 +5,7 @@
 #pragma once
 
 #include <livefour/error.hpp>
+#include <livefour/multipart.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -13,10 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-
-namespace livefour {
-class multipart_form;
-}
+#include <vector>
 
 namespace livefour::detail {
 
@@ -59,6 +57,22 @@ std::shared_ptr<body_encoding> make_multipart_encoding(std::shared_ptr<multipart
 /// The size prepare() found for the part named `name` (multipart.cpp); nullopt when the form is
 /// not prepared, has no such part, or the part's source is unsized.
 std::optional<std::uint64_t> prepared_part_size(const multipart_form& form, std::string_view name);
+
+/// One member of a JSON object body: a string, or the base64 of a source.
+struct json_member {
+    std::string name;
+    std::string value;                  ///< a string member's value (escaped when the body is framed)
+    std::optional<body_source> source;  ///< when set, the member's value is this source in base64
+    std::uint64_t max_base64 = 0;       ///< refused above this many base64 characters (0: no limit)
+    client_error too_large = client_error::upload_too_large;  ///< the error of that refusal
+};
+
+/// A JSON object of `members`, in order, the sources base64-encoded (RFC 4648, padded) while the
+/// body is produced: `{"LivenessType":"LIP","VideoBase64":"AAAA..."}`. prepare() refuses an empty
+/// source (client_error::empty_source) and one over its limit, and a file that changed since the
+/// first prepare() of this body (so the pass that hashes the body and the pass that sends it read
+/// the same bytes). `buffer_size` is the write buffer (clamped to 16 KiB..4 MiB).
+std::shared_ptr<body_encoding> make_json_base64_encoding(std::vector<json_member> members, std::size_t buffer_size);
 
 /// Bytes already in memory (a small JSON request) as a body.
 std::shared_ptr<body_encoding> make_memory_encoding(std::string bytes, std::string content_type);

@@ -6,6 +6,9 @@
 #include "retry_loop.hpp"
 #include "transport.hpp"
 
+#include <livefour/detail/crypto.hpp>
+
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -196,6 +199,36 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
     co_return r;
 }
 
+/// The lower-case hex SHA-256 of `body`'s bytes (prepared, one pass), read as they will be sent.
+/// Yields to the executor every MiB: a 10 MB body costs several milliseconds of CPU, which other
+/// operations on the same thread should not wait for in one piece. Honours cancellation there.
+asio::awaitable<error_code> hash_body(body_encoding* body, std::string& hex, diagnostics& diag) {
+    sha256_context sha;
+    if (body) {
+        const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+        body->use_thread_buffer(true);  // each buffer is hashed before the next is produced
+        error_code ec;
+        body->start(ec);
+        std::uint64_t since_yield = 0;
+        while (!ec && !body->done()) {
+            const auto bytes = body->next(ec);
+            if (ec || bytes.empty()) break;
+            sha.update(std::string_view(bytes.data(), bytes.size()));
+            if ((since_yield += bytes.size()) >= 1024 * 1024) {
+                since_yield = 0;
+                co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+                if (stop_requested(cs)) co_return asio::error::operation_aborted;
+            }
+        }
+        if (ec) {
+            diag.set_client_message(body->error_detail());
+            co_return ec;
+        }
+    }
+    hex = to_hex(sha.finish());
+    co_return error_code{};
+}
+
 }  // namespace
 
 asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag) {
@@ -239,10 +272,19 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
     }
     req.body() = desc.body;
 
+    // A signer that covers the body gets its SHA-256 from a pass over exactly the bytes that will
+    // be sent; the body is then prepared again (and its files checked to be the same) to send it.
+    std::string digest;
+    bool prepared = true;  // the body was prepared above, for the first attempt
+    if (op.signer && op.signer->needs_payload_digest()) {
+        if (auto ec = co_await hash_body(body, digest, diag)) co_return operation_outcome{ec};
+        prepared = false;
+    }
+
     std::vector<header_field> auth;
     auto sign = [&]() -> error_code {
         if (!op.signer) return {};
-        const signing_context ctx{desc.method, req.target(), p.ep.host_header, content_type, unix_now(), {}};
+        const signing_context ctx{desc.method, req.target(), p.ep.host_header, content_type, unix_now(), digest};
         for (const auto& h : auth) req.erase(h.name);
         auth.clear();
         if (auto ec = op.signer->sign(desc, ctx, auth, diag)) return ec;
@@ -258,7 +300,6 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
             desc.on_progress(sent, length);
         };
 
-    bool prepared = true;  // the body was prepared above, for the first attempt
     bool replied = false;
     auto attempt = [&](int) -> asio::awaitable<attempt_outcome> {
         replied = false;
@@ -277,7 +318,7 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
             describe_transport_error(r, diag);
         } else {
             replied = true;
-            reply rep{r.status, std::move(r.body)};
+            reply rep{r.status, std::move(r.body), r.server_time};
             a.ec = op.parse(rep, diag);
             diag.set_reply_body(std::move(rep.body));
         }

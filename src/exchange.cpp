@@ -2,6 +2,8 @@
 // the way back, and the client's rules in between — without I/O.
 #include "exchange.hpp"
 
+#include "http_date.hpp"
+
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/write.hpp>
@@ -72,6 +74,8 @@ exchange_algo::action exchange_algo::read_outcome(response_reader::state st) {
         result_.status = reader_.status();
         result_.keep_alive = reader_.keep_alive();
         result_.body = reader_.take_body();
+        if (const auto date = reader_.message().find(http::field::date); date != reader_.message().end())
+            result_.server_time = parse_http_date(date->value()).value_or(0);
         return finish({});
     }
     return finish(client_error::connection_closed);

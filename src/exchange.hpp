@@ -47,6 +47,7 @@ struct exchange_result {
     bool response_started = false;    ///< at least one response byte arrived
     bool connection_reused = false;   ///< ran on a kept-alive connection from the pool
     std::uint64_t bytes_sent = 0;     ///< request bytes handed to the transport, header included
+    std::int64_t server_time = 0;     ///< the reply's Date header in Unix seconds; 0 without one
 };
 
 /// The request type every exchange sends: any body encoding behind one Beast body.

@@ -70,6 +70,7 @@ public:
 struct reply {
     int status = 0;
     std::string body;
+    std::int64_t server_time = 0;  ///< the Date header in Unix seconds; 0 without one
 };
 
 /// One call: the request, its signer, and how its answer becomes a result (the typed result

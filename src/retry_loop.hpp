@@ -53,6 +53,7 @@ boost::asio::awaitable<error_code> retry_loop(const retry_policy& policy, retry_
     namespace asio = boost::asio;
     using kind = diagnostics::attempt_record::kind;
     const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    bool resigned = false;  // a refused timestamp was retried already (at most once per operation)
     for (int n = 1;; ++n) {
         diag.count_attempt();
         attempt_outcome a;
@@ -77,21 +78,26 @@ boost::asio::awaitable<error_code> retry_loop(const retry_policy& policy, retry_
         info.response_started = a.response_started;
         info.connection_reused = a.connection_reused;
         info.http_status = a.http_status;
+        // A refused timestamp (clock skew) is retried once, at once, freshly signed: not a sign of
+        // a struggling backend, so it neither waits nor costs budget.
+        const bool resign = classify(ec).retry == retry_class::resign_once;
+        if (resign && resigned) co_return ec;
         if (!is_retryable_failure(policy, info)) co_return ec;
-        budget.record_failure();
+        if (!resign) budget.record_failure();
         if (!should_retry(policy, info)) {               // retryable, but this was the last attempt allowed
             if (policy.max_attempts == 1) co_return ec;  // retries are off
             diag.set_client_message("gave up after " + std::to_string(n) + " attempts; last error: " + ec.message() +
                                     " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]");
             co_return client_error::retries_exhausted;
         }
-        if (!budget.allow_retry()) {
+        if (!resign && !budget.allow_retry()) {
             diag.set_client_message(
                 "not retried: the client's retry budget is exhausted (most recent attempts failed); last error: " +
                 ec.message());
             co_return ec;
         }
-        const auto delay = backoff_delay(policy, n, ec);
+        resigned = resigned || resign;
+        const auto delay = resign ? std::chrono::milliseconds(0) : backoff_delay(policy, n, ec);
         if (policy.on_retry) policy.on_retry(retry_event{n, ec, delay});
         diag.add_retry(ec, delay);
         const error_code wait_ec = co_await sleep(delay);

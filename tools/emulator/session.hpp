@@ -24,6 +24,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <list>
 #include <memory>
@@ -91,6 +92,16 @@ struct request_context {
 /// chunk framing outgrew the read buffer, the request was answered and the connection closed.
 /// Both are logged already.
 enum class body_outcome { complete, too_large, broken, faulted, refused };
+
+/// The current time as an HTTP date (IMF-fixdate), e.g. "Sun, 06 Dec 2026 08:27:27 GMT".
+inline std::string http_date() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    const auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(buf, n);
+}
 
 inline std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -556,6 +567,9 @@ private:
         }
         http::response<http::string_body> res{static_cast<http::status>(status ? status : r.http_status), 11};
         res.set(http::field::server, "livefour-emulator");
+        // RFC 9110 §6.6.1: an origin server with a clock sends Date; clients use it to correct a
+        // skewed clock (API 3.0 refuses signatures more than 5 minutes off).
+        res.set(http::field::date, http_date());
         res.set(http::field::content_type, r.content_type);
         res.set("X-Emulator-Request-Id", rc.id);
         if (shape) fired(rc, *shape);

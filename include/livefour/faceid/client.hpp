@@ -61,14 +61,14 @@ public:
     executor_type get_executor() const noexcept;
 
     /// `GetLiveCode`: the digits for a LIP video. Free: resent when it is safe.
-    template <boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = boost::asio::deferred_t>
     auto async_get_live_code(diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, live_code_result)>(
             initiate_live_code{get_executor()}, token, impl_, &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = boost::asio::deferred_t>
     auto async_get_live_code(CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, live_code_result)>(
             initiate_live_code{get_executor()}, token, impl_, static_cast<diagnostics*>(nullptr));
@@ -85,35 +85,34 @@ public:
                   boost::asio::deferred_t>
     auto async_get_action_sequence(action_sequence_request req = {}, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, action_sequence_result)>(
-            initiate_action_sequence{get_executor()}, token, impl_, std::move(req),
-            static_cast<diagnostics*>(nullptr));
+            initiate_action_sequence{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// `LivenessCompare` (billed): the video and the photo are streamed from their sources into
     /// base64 inside the JSON body; nothing the size of the video is held in memory. Input is
     /// checked before anything is sent (empty or oversized sources, bad fields).
-    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = boost::asio::deferred_t>
     auto async_compare(compare_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_compare{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = boost::asio::deferred_t>
     auto async_compare(compare_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_compare{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// `LivenessRecognition` (billed): liveness, and similarity to the identity authority's photo.
-    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = boost::asio::deferred_t>
     auto async_recognize(recognition_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_recognize{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <
+        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = boost::asio::deferred_t>
     auto async_recognize(recognition_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_recognize{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
@@ -127,8 +126,8 @@ public:
     pool_stats stats() const;
 
 private:
-    using initiate_live_code = livefour::detail::initiation<void(error_code, live_code_result),
-                                                            &detail::async_get_live_code_erased>;
+    using initiate_live_code =
+        livefour::detail::initiation<void(error_code, live_code_result), &detail::async_get_live_code_erased>;
     using initiate_action_sequence = livefour::detail::initiation<void(error_code, action_sequence_result),
                                                                   &detail::async_get_action_sequence_erased>;
     using initiate_compare =

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace livefour::faceid {
 
@@ -54,6 +56,11 @@ struct client_options : connection_options {
     /// the stricter one, is the default. The per-field caps (VideoBase64 8 MB, ImageBase64 3 MB)
     /// are checked as well (client_error::video_too_large, image_too_large).
     std::uint64_t max_upload_bytes = 10'000'000;
+    /// More headers for every request, sent as given and not signed (e.g. `X-TC-RequestClient`,
+    /// or a test server's switches). Names are tokens ([A-Za-z0-9-]), values visible ASCII or
+    /// spaces; the headers livefour writes itself (Host, Authorization, Content-*, Expect,
+    /// Connection, User-Agent and every X-TC-* it sets) are refused (client_error::invalid_field).
+    std::vector<std::pair<std::string, std::string>> headers;
     /// Current Unix time in seconds for the X-TC-Timestamp; empty = the system clock. For tests.
     std::function<std::int64_t()> clock;
 };

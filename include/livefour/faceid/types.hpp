@@ -57,7 +57,8 @@ struct decision_policy {
 
 /// The decision and its reason.
 struct verdict {
-    verdict_kind kind = verdict_kind::api_error;  ///< accepted, not_live, compare_failed, below_threshold, no_comparison
+    verdict_kind kind =
+        verdict_kind::api_error;  ///< accepted, not_live, compare_failed, below_threshold, no_comparison
     /// Why it was not accepted: the Result's faceid::errc, client_error::similarity_below_threshold,
     /// or client_error::comparison_missing (Success without `Sim`). Clear when accepted.
     error_code reason;
@@ -81,7 +82,6 @@ error_code parse_action_sequence_response(std::string_view body, int http_status
                                           diagnostics& diag);
 /// Parses a LivenessCompare / LivenessRecognition reply (same contract; Result required; Sim, when
 /// present, a number in 0..100).
-error_code parse_liveness_response(std::string_view body, int http_status, liveness_result& out,
-                                   diagnostics& diag);
+error_code parse_liveness_response(std::string_view body, int http_status, liveness_result& out, diagnostics& diag);
 
 }  // namespace livefour::faceid
