@@ -33,7 +33,7 @@ const std::vector<cli_case> cases = {
      {"usage: livefour faceid compare --liveness lip|action|silent [--validate-data D] --video FILE --image FILE [--best-frames N]", "--region R", "--unsigned-payload"},
      {"--card", "--seq S", "--secret-key", "--appid", "--chunked"}},
     {"help faceid recognize", "help faceid recognize", 0, {"usage: livefour faceid recognize", "--id-card N", "--name NAME"}, {"--image"}},
-    {"live-code --help", "faceid live-code --help", 0, {"usage: livefour faceid live-code", "--region"}, {"--video", "--liveness"}},
+    {"live-code --help", "faceid live-code --help", 0, {"usage: livefour faceid live-code", "--region"}, {"--video", "--liveness TYPE"}},
     {"'faceid' alone", "faceid", 2, {"'faceid' needs a command"}},
     {"an unknown faceid command", "faceid frobnicate", 2, {"unknown command 'faceid frobnicate'"}},
     {"the legacy flags do not apply", "faceid live-code --seq 1 --chunked", 0, {"warning: --seq does not apply to 'faceid live-code'", "warning: --chunked does not apply"}},
@@ -69,7 +69,7 @@ const std::vector<cli_case> cases = {
 
     // Status 1: a negative Result, or a Sim below --threshold.
     {"a live code used twice: LipVoiceRecognize", "faceid compare --liveness lip --validate-data 1234 --video video.mp4 --image card.jpg", 1,
-     {"\"Result\":\"FailedOperation.LipVoiceRecognize\"", "verdict: not accepted: ", "(Result FailedOperation.LipVoiceRecognize, sim 0)"}},
+     {"\"Result\":\"FailedOperation.LipVoiceRecognize\"", "verdict: not accepted: ", "(Result FailedOperation.LipVoiceRecognize)"}},
     {"an image that is not one: ImageDecodeFailed", "faceid compare --liveness silent --video video.mp4 --image video.mp4", 1,
      {"(Result FailedOperation.ImageDecodeFailed"}},
     {"a video that is not one: LivessDetectFail", "faceid compare --liveness silent --video card.jpg --image card.jpg", 1,
@@ -146,6 +146,8 @@ const std::vector<cli_case> cases = {
     {"--id-card empty", "faceid recognize --liveness silent --video video.mp4 --id-card '' --name x", 2, {"--id-card must be non-empty"}},
     {"--id-card with a control character", "faceid recognize --liveness silent --video video.mp4 --id-card $'1\\t2' --name x", 2, {"--id-card must be non-empty, without control characters"}},
     {"--name not UTF-8", "faceid recognize --liveness silent --video video.mp4 --id-card 1 --name $'\\xff'", 2, {"--name must be non-empty UTF-8"}},
+    {"--name with an overlong UTF-8 form", "faceid recognize --liveness silent --video video.mp4 --id-card 1 --name $'\\xc0\\xaf'", 2, {"--name must be non-empty UTF-8"}},
+    {"--name with a surrogate", "faceid recognize --liveness silent --video video.mp4 --id-card 1 --name $'\\xed\\xa0\\x80'", 2, {"--name must be non-empty UTF-8"}},
     {"--name empty", "faceid recognize --liveness silent --video video.mp4 --id-card 1 --name=", 2, {"--name must be non-empty UTF-8"}},
     {"--region with a space", "faceid live-code --region 'ap guangzhou'", 2, {"--region must be a region name of letters, digits and '-', such as ap-guangzhou (got 'ap guangzhou')"}},
     {"--region with a newline", "faceid live-code --region $'ap-guangzhou\\r\\nX-Evil: 1'", 2, {"--region must be a region name", "(got 'ap-guangzhou\\x0d\\x0aX-Evil: 1')"}},

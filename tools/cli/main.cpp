@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
         cfg = configure(inv);
     } catch (usage_error& e) {
         if (e.command.empty()) e.command = std::string(inv.command->name);
-        return report_usage_error(e, json);
+        return report_usage_error(e, json, inv.warnings);
     }
     report out(cfg.json, cfg.stats, std::string(cfg.command->name));
     for (const auto& w : cfg.warnings) out.warn(w);

@@ -94,6 +94,10 @@ std::string cli_terms(std::string text) {
         {"part 'validate_data'", "--validate-data"},
         {"part 'video'", "--video"},
         {"part 'card'", "--card"},
+        {"validate_data contains", "--validate-data contains"},
+        {"validate_data is empty", "--validate-data is empty"},
+        {"best_frames must", "--best-frames must"},
+        {"id_card is empty", "--id-card is empty"},
     };
     for (const auto& [from, to] : terms)
         for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -261,7 +265,7 @@ std::string verdict_text(const faceid::verdict& v, const faceid::liveness_result
         // The Result's meaning from livefour's table (its family's for a code it does not know);
         // the service's own Description is in the reply.
         return "not accepted: " + std::string(faceid::classify(r.result).message) + " (" + result +
-               (v.sim >= 0 ? ", sim " + sim : std::string()) + ")";
+               (r.sim ? ", sim " + number_text(*r.sim) : std::string()) + ")";
     }
     return "not accepted (" + result + ")";
 }

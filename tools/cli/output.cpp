@@ -169,18 +169,25 @@ int report::finish(int status) {
     const bool written = !reply_ || write_stdout(*reply_ + (newline ? "" : "\n"));
     if (error_) print_error(*error_, command_);
     if (!verdict_line_.empty()) err_line(verdict_line_);
-    if (stats_ && stats_json_) err_line(boost::json::serialize(*stats_json_));
+    // Input refused before sending is a usage error like the CLI's own: one line and the help
+    // to read, last. There is nothing to count anyway.
+    const bool refused = error_ && error_->kind == "usage";
+    if (stats_ && stats_json_ && !refused) err_line(boost::json::serialize(*stats_json_));
     return !written && answer_is_news ? no_answer : status;
 }
 
-int report_usage_error(const usage_error& e, bool json) {
+int report_usage_error(const usage_error& e, bool json, const std::vector<std::string>& warnings) {
     if (json) {
         boost::json::object o{{"reply", nullptr}, {"verdict", nullptr}, {"stats", nullptr}};
         o["error"] = error_json(describe_usage(e.what()));
-        o["warnings"] = boost::json::array();
+        boost::json::array w;
+        for (const auto& text : warnings) w.push_back(boost::json::string(text));
+        o["warnings"] = std::move(w);
         o["exit"] = static_cast<int>(usage);
         write_stdout(boost::json::serialize(o) + "\n");
     }
+    // The warnings first: "--secret-key does not apply" explains a "missing credentials".
+    for (const auto& text : warnings) err_line("livefour: warning: " + text);
     err_line("livefour: " + std::string(e.what()));
     err_line(try_help(e.command));
     return usage;

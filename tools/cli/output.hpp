@@ -50,8 +50,9 @@ private:
     std::optional<boost::json::object> stats_json_;
 };
 
-/// Prints a usage error: one line and "try 'livefour COMMAND --help'", or the --json object.
-int report_usage_error(const usage_error& e, bool json);
+/// Prints a usage error: the warnings not printed yet, one line and "try 'livefour COMMAND
+/// --help'", or the --json object.
+int report_usage_error(const usage_error& e, bool json, const std::vector<std::string>& warnings = {});
 
 /// Upload progress: a redrawn bar on a terminal, one line per quarter elsewhere (a CI log must not
 /// fill with carriage returns). Also remembers whether the last attempt sent the whole body.
