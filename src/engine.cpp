@@ -86,7 +86,7 @@ struct engine::parts {
         transport.handshake = cfg.timeout.handshake;
         transport.stall = cfg.timeout.stall;
         transport.verify_peer = cfg.tls.verify_peer || cfg.tls.context;
-        transport.limits = {cfg.max_header_bytes, cfg.max_response_bytes};
+        transport.limits = {cfg.max_header_bytes, cfg.max_response_bytes, cfg.on_attempt && cfg.attempt_headers};
     }
 
     asio::any_io_executor ex;
@@ -129,6 +129,31 @@ pool_stats engine::stats() const { return parts_->connections.stats(); }
 
 namespace {
 
+/// What one attempt went through, for its attempt event.
+struct attempt_trace {
+    std::chrono::steady_clock::time_point started;
+    std::chrono::microseconds pool_wait{0};
+    bool tls_resumed = false;
+    connection::open_info opened;  // a new connection's
+    std::uint64_t bytes_sent = 0;
+    std::chrono::microseconds first_byte{0};
+    std::string request_header, response_header;
+};
+
+/// The header block of `req` as sent, every credential replaced by "[redacted]".
+std::string redacted_header(const request_type& req) {
+    std::string out;
+    out.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+    for (const auto& f : req.base()) {
+        const auto name = f.name_string();
+        const bool secret = beast::iequals(name, "Authorization") || beast::iequals(name, "X-TC-Token") ||
+                            beast::iequals(name, "Proxy-Authorization");
+        const std::string_view value = secret ? std::string_view("[redacted]") : std::string_view(f.value());
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    return out.append("\r\n");
+}
+
 /// One exchange of `req` on a pooled connection, opened first if the pool had none idle. With
 /// thread_safe, the connection's I/O runs on its own strand: opening it and the exchange are
 /// co_spawned there; otherwise this coroutine awaits them. `sign` stamps the attempt's
@@ -137,11 +162,15 @@ namespace {
 template <class Parts, class Sign>
 asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg, request_type& req, Sign& sign,
                                               const std::function<void(std::uint64_t)>& on_body_bytes,
-                                              diagnostics& diag) {
+                                              diagnostics& diag, attempt_trace& tr) {
     const bool thread_safe = cfg.thread_safe;
     const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
     pool::lease lease;
-    if (!p.connections.try_acquire(lease)) lease = co_await p.connections.acquire(cfg.timeout.pool_wait);
+    if (!p.connections.try_acquire(lease)) {
+        lease = co_await p.connections.acquire(cfg.timeout.pool_wait);
+        tr.pool_wait =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - tr.started);
+    }
     if (stop_requested(cs) && !lease.ec) {
         p.connections.release(std::move(lease.conn), true);  // unused: as good as before
         co_return failed(asio::error::operation_aborted);
@@ -164,6 +193,8 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
         else
             ec = co_await std::move(open);
         if (stop_requested(cs)) ec = asio::error::operation_aborted;
+        if (cfg.on_attempt) tr.opened = slot.conn->conn.opened;
+        tr.tls_resumed = slot.conn->conn.resumed;
         if (ec) {
             slot.release(false);
             co_return failed(ec);
@@ -183,6 +214,12 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
     else
         r = co_await std::move(op);
     r.connection_reused = reused;
+    tr.bytes_sent = r.bytes_sent;
+    tr.first_byte = r.first_byte;
+    if (cfg.attempt_headers) {
+        tr.request_header = redacted_header(req);
+        tr.response_header = std::move(r.response_header);
+    }
     // A cancellation that arrived while no socket operation was pending (between two writes of
     // the connection's strand, or just as the reply completed) still wins: the caller asked for
     // the operation to stop, and the connection's state is no longer known.
@@ -301,9 +338,12 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
         };
 
     bool replied = false;
+    attempt_trace trace;
     auto attempt = [&](int) -> asio::awaitable<attempt_outcome> {
         replied = false;
         sent = 0;
+        trace = attempt_trace{};
+        trace.started = std::chrono::steady_clock::now();
         if (body && !std::exchange(prepared, false)) {
             // Every attempt re-opens and re-checks its sources (the rewind).
             if (auto ec = body->prepare()) {
@@ -312,7 +352,7 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
             }
         }
         prepared = false;
-        auto r = co_await send_on_pool(p, cfg_, req, sign, on_body_bytes, diag);
+        auto r = co_await send_on_pool(p, cfg_, req, sign, on_body_bytes, diag, trace);
         attempt_outcome a{r.ec, r.status, r.request_fully_sent, r.response_started, r.connection_reused};
         if (r.ec) {
             describe_transport_error(r, diag);
@@ -329,7 +369,36 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
         auto [ec] = co_await backoff.async_wait(use_tuple);
         co_return ec;
     };
-    const error_code ec = co_await retry_loop(cfg_.retry, *p.budget, desc.idempotent, attempt, sleep, diag);
+    auto observe = [&](int n, diagnostics::attempt_record::kind why, const attempt_outcome& a,
+                       const attempt_decision& d) {
+        if (!cfg_.on_attempt) return;
+        attempt_event e;
+        e.operation = desc.name;
+        e.attempt = n;
+        e.why = why;
+        e.connection_reused = a.connection_reused;
+        e.tls_resumed = trace.tls_resumed && !a.connection_reused;
+        e.peer = trace.opened.peer;
+        e.tls_version = trace.opened.tls_version;
+        e.pool_wait = trace.pool_wait;
+        e.resolve = trace.opened.resolve;
+        e.connect = trace.opened.connect;
+        e.handshake = trace.opened.handshake;
+        e.bytes_sent = trace.bytes_sent;
+        e.first_byte = trace.first_byte;
+        e.duration =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - trace.started);
+        e.http_status = a.http_status;
+        e.error = a.ec;
+        e.server_code = diag.server_code();
+        e.request_header = trace.request_header;
+        e.response_header = trace.response_header;
+        e.next = d.next;
+        e.reason = d.reason;
+        e.delay = d.delay;
+        cfg_.on_attempt(e);
+    };
+    const error_code ec = co_await retry_loop(cfg_.retry, *p.budget, desc.idempotent, attempt, sleep, diag, observe);
     // A source problem found while streaming (e.g. the file changed size) explains itself best.
     if (ec && ec.category() == client_category() && body && !body->error_detail().empty())
         diag.set_client_message(body->error_detail());

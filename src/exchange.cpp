@@ -9,6 +9,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <sstream>
 
 namespace livefour::detail {
 
@@ -25,7 +26,8 @@ std::uint64_t serialized_header_size(const request_type& req) {
 exchange_algo::exchange_algo(request_type& req, beast::flat_buffer& buffer, exchange_limits limits,
                              bool encrypts_on_write, const std::function<void(std::uint64_t)>& on_body_bytes)
     : req_(req), sr_(req), reader_(buffer, limits.max_header_bytes, limits.max_response_bytes),
-      on_body_bytes_(on_body_bytes), encrypts_on_write_(encrypts_on_write), header_size_(serialized_header_size(req)) {
+      on_body_bytes_(on_body_bytes), encrypts_on_write_(encrypts_on_write), capture_headers_(limits.capture_headers),
+      header_size_(serialized_header_size(req)) {
     // Over TLS the body needs no buffer of its own: the stream encrypts each buffer before its
     // write's initiation returns (encode_into_thread_buffer). Set before the serializer makes its
     // writer, at the first step.
@@ -76,6 +78,11 @@ exchange_algo::action exchange_algo::read_outcome(response_reader::state st) {
         result_.body = reader_.take_body();
         if (const auto date = reader_.message().find(http::field::date); date != reader_.message().end())
             result_.server_time = parse_http_date(date->value()).value_or(0);
+        if (capture_headers_) {
+            std::ostringstream os;
+            os << reader_.message().base();
+            result_.response_header = os.str();
+        }
         return finish({});
     }
     return finish(client_error::connection_closed);

@@ -48,6 +48,9 @@ struct exchange_result {
     bool connection_reused = false;   ///< ran on a kept-alive connection from the pool
     std::uint64_t bytes_sent = 0;     ///< request bytes handed to the transport, header included
     std::int64_t server_time = 0;     ///< the reply's Date header in Unix seconds; 0 without one
+    /// From the first request byte written to the first reply byte read (zero without a reply).
+    std::chrono::microseconds first_byte{0};
+    std::string response_header;  ///< the reply's header block, with exchange_limits::capture_headers
 };
 
 /// The request type every exchange sends: any body encoding behind one Beast body.
@@ -57,6 +60,7 @@ using request_type = boost::beast::http::request<encoded_body>;
 struct exchange_limits {
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_response_bytes = 4 * 1024 * 1024;
+    bool capture_headers = false;  ///< keep the reply's header block (attempt events)
 };
 
 /// One exchange, without I/O.
@@ -104,6 +108,7 @@ private:
     response_reader reader_;
     const std::function<void(std::uint64_t)>& on_body_bytes_;
     bool encrypts_on_write_;
+    bool capture_headers_;
     phase phase_ = phase::start;
     std::uint64_t header_size_ = 0;
     std::uint64_t header_left_ = 0;  // header bytes not yet written (not body progress)
@@ -125,6 +130,8 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, Io& io, exc
     namespace asio = boost::asio;
     constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
     const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    const auto started = std::chrono::steady_clock::now();
+    std::chrono::microseconds first_byte{0};
     error_code ec;
     std::size_t n = 0;
     for (;;) {
@@ -132,7 +139,10 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, Io& io, exc
         ec = {};
         n = 0;
         switch (what) {
-        case exchange_algo::action::done: io.after_response(); co_return std::move(algo.result());
+        case exchange_algo::action::done:
+            io.after_response();
+            algo.result().first_byte = first_byte;
+            co_return std::move(algo.result());
         case exchange_algo::action::write:
             io.arm();
             std::tie(ec, n) = co_await stream.async_write_some(algo.write_buffers(), tuple);
@@ -142,6 +152,9 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, Io& io, exc
         case exchange_algo::action::read:
             io.arm();
             std::tie(ec, n) = co_await stream.async_read_some(algo.read_buffer(), tuple);
+            if (n && first_byte.count() == 0)
+                first_byte =
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
             break;
         }
         // The one place every step of an exchange passes: a cancellation recorded while no step

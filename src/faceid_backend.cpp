@@ -63,6 +63,7 @@ bool valid_utf8(std::string_view s) {
 
 void describe(operation& op, const context& c, std::string_view action, bool idempotent) {
     op.request.path = "/";
+    op.request.name = action;  // static: a literal of this file
     op.request.headers = c.common;
     op.request.headers.push_back({"X-TC-Action", std::string(action)});
     op.request.idempotent = idempotent;

@@ -21,6 +21,7 @@ bool has_control_chars(std::string_view s) {
 /// What every legacy request has: a POST to `path` that accepts JSON, signed by `sig`.
 void describe(operation& op, const std::shared_ptr<signature>& sig, std::string_view path, bool idempotent) {
     op.request.path = path;
+    op.request.name = path.substr(path.rfind('/') + 1);  // static: a literal of this file
     op.request.headers.push_back({"Accept", "application/json"});
     op.request.idempotent = idempotent;
     op.signer = sig;

@@ -30,6 +30,7 @@ struct header_field {
 /// framing (Content-Type, Content-Length or chunked) and keep-alive, and the signer adds what
 /// authenticates one attempt.
 struct request_description {
+    std::string_view name;  ///< what the API calls it (static text): "livedetectfour", "LivenessCompare"
     std::string method = "POST";
     std::string path;                     ///< below the endpoint's base path, e.g. "/face/livegetfour" or "/"
     std::vector<header_field> headers;    ///< e.g. Accept, X-TC-Action

@@ -174,7 +174,12 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         lowest.expires_never();
     }
     {
+        const auto connect_started = std::chrono::steady_clock::now();
+        c.opened.resolve = std::chrono::duration_cast<std::chrono::microseconds>(connect_started - started);
         auto [ec, endpoint] = co_await lowest.async_connect(results, use_tuple);
+        c.opened.connect =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - connect_started);
+        if (!ec) c.opened.peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
         if (stop_requested(cs)) co_return aborted();
         if (ec) {
             diag.set_client_message("connecting to " + ep.host + ":" + ep.port + ": " +
@@ -202,7 +207,10 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         }
         sessions.offer(ssl);
         arm(lowest, opts.handshake);
+        const auto handshake_started = std::chrono::steady_clock::now();
         auto [ec] = co_await c.tls->async_handshake(use_tuple);
+        c.opened.handshake =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - handshake_started);
         if (stop_requested(cs)) co_return aborted();
         if (ec) {
             if (is_tls_verify_failure(ec)) {
@@ -216,6 +224,7 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
             co_return phase_error(ec, client_error::handshake_timeout);
         }
         c.resumed = SSL_session_reused(ssl) == 1;
+        c.opened.tls_version = SSL_get_version(ssl);
     }
     lowest.expires_never();
     co_return error_code{};

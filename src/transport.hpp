@@ -83,6 +83,12 @@ struct connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<tls_stream> tls;  ///< see tls_stream.hpp: large socket writes, OpenSSL driven directly
     beast::flat_buffer buffer;
+    /// How the connection was opened (attempt events): phase durations, the peer, the TLS version.
+    struct open_info {
+        std::chrono::microseconds resolve{0}, connect{0}, handshake{0};
+        std::string peer;         ///< "address:port"
+        std::string tls_version;  ///< e.g. "TLSv1.3"
+    } opened;
     bool resumed = false;         ///< the TLS handshake resumed a cached session
     bool session_stored = false;  ///< this connection's session went to the cache already
 };

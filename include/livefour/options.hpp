@@ -1,6 +1,7 @@
 // livefour — client configuration: plain values with documented defaults (docs/options.md).
 #pragma once
 
+#include <livefour/attempt_event.hpp>
 #include <livefour/error.hpp>
 #include <livefour/retry.hpp>
 #include <livefour/secret.hpp>
@@ -96,6 +97,13 @@ struct connection_options {
     /// Boost.MySQL's `pool_params::thread_safe`. False on an executor run by several threads is a
     /// data race.
     bool thread_safe = true;
+    /// Called after every attempt with what it did and what happens next (attempt_event.hpp):
+    /// phase durations, bytes, status, codes, the retry decision. Empty (the default): nothing is
+    /// measured for it.
+    attempt_hook on_attempt;
+    /// Also put the request's and the reply's header blocks (credentials redacted) into the
+    /// events: a copy of each per attempt, for verbose logging.
+    bool attempt_headers = false;
 };
 
 /// Everything the legacy client needs. Only `creds` has no usable default.
