@@ -33,7 +33,7 @@ const std::vector<flag_spec>& flags() {
         {"--deadline",         "",   "S",      common,  "overall bound in seconds, retries included; 0 = none (default 0)"},
         {"--stats",            "",   "",       common,  "one JSON line on stderr: attempts, retries, timings, connection reuse"},
         {"--json",             "",   "",       common,  "print one JSON object on stdout: reply, verdict, error, stats, exit"},
-        {"--verbose",          "-v", "",       common,  "describe the endpoint, the credentials' sources and every retry on stderr"},
+        {"--verbose",          "-v", "",       common,  "on stderr: the endpoint, the credentials' sources, each attempt (peer, TLS, headers redacted), every retry"},
         {"--validate-data",    "",   "DIGITS", command, "the 4 digits that 'livefour digits' (faceid: 'faceid live-code') issued; faceid action: the sequence, e.g. 1,2"},
         {"--video",            "",   "FILE",   command, "the video the user recorded"},
         {"--card",             "",   "FILE",   command, "a photo to compare with (sets compare_flag=true; a reply without a comparison is rejected)"},

@@ -82,9 +82,12 @@ int main(int argc, char** argv) {
     auto options = cfg.options;
     auto faceid_options = cfg.faceid_options;
     if (log) {
-        auto on_retry = [&log](const livefour::retry_event& e) { log.retry(e); };
-        options.retry.on_retry = on_retry;
-        faceid_options.retry.on_retry = on_retry;
+        auto on_attempt = [&log](const livefour::attempt_event& e) { log.attempt(e); };
+        for (livefour::connection_options* o : {static_cast<livefour::connection_options*>(&options),
+                                                static_cast<livefour::connection_options*>(&faceid_options)}) {
+            o->on_attempt = on_attempt;
+            o->attempt_headers = true;
+        }
     }
 
     boost::asio::io_context ioc;

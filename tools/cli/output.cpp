@@ -261,11 +261,61 @@ void verbose_log::setup(const settings& cfg) {
              (o.timeout.deadline.count() ? seconds_text(o.timeout.deadline) : std::string("none")));
 }
 
-void verbose_log::retry(const retry_event& e) {
+namespace {
+
+/// A header block, one `prefix`ed line per header line, as curl -v shows them (the CRs dropped:
+/// a log without carriage returns). The library has already redacted the credentials.
+void header_lines(std::string_view block, const char* prefix) {
+    while (!block.empty()) {
+        const auto end = block.find('\n');
+        std::string_view line = block.substr(0, end);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!line.empty()) err_line(prefix + std::string(line));
+        if (end == std::string_view::npos) break;
+        block.remove_prefix(end + 1);
+    }
+}
+
+std::string ms(std::chrono::microseconds d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(d.count()) / 1000.0);
+    return buf;
+}
+
+}  // namespace
+
+void verbose_log::attempt(const attempt_event& e) {
     if (!on_) return;
-    err_line("* attempt " + std::to_string(e.attempt) + " failed: " + cli_terms(e.error.message()) + " [" +
-             e.error.category().name() + ":" + std::to_string(e.error.value()) + "]; retrying in " +
-             std::to_string(e.delay.count()) + " ms");
+    const std::string n = "* attempt " + std::to_string(e.attempt);
+    if (e.connection_reused) {
+        err_line(n + ": on a kept-alive connection");
+    } else if (!e.peer.empty()) {
+        err_line(n + ": connected to " + std::string(e.peer) +
+                 (e.tls_version.empty() ? std::string() : ", " + std::string(e.tls_version)) +
+                 (e.tls_resumed ? " (session resumed)" : "") + " (resolve " + ms(e.resolve) + ", connect " +
+                 ms(e.connect) + (e.tls_version.empty() ? "" : ", handshake " + ms(e.handshake)) + ")");
+    }
+    header_lines(e.request_header, "> ");
+    header_lines(e.response_header, "< ");
+    std::string result = n + ": sent " + std::to_string(e.bytes_sent) + " bytes";
+    if (e.http_status)
+        result += ", first reply byte after " + ms(e.first_byte) + ", HTTP " + std::to_string(e.http_status);
+    if (!e.server_code.empty()) result += ", " + std::string(e.server_code);
+    err_line(result + " in " + ms(e.duration));
+    const std::string failed = n + " failed: " + cli_terms(e.error.message()) + " [" + e.error.category().name() + ":" +
+                               std::to_string(e.error.value()) + "]";
+    switch (e.next) {
+    case attempt_event::decision::retry:
+        err_line(failed + "; retrying in " + std::to_string(e.delay.count()) + " ms");
+        break;
+    case attempt_event::decision::keepalive_resend:
+        err_line(n + ": the server had closed the kept-alive connection; sending again at once on a new one");
+        break;
+    case attempt_event::decision::resign: err_line(failed + "; signing again at once with the service's clock"); break;
+    case attempt_event::decision::done:
+        if (e.error && !e.reason.empty()) err_line(failed + "; not retried: " + std::string(e.reason));
+        break;
+    }
 }
 
 void verbose_log::finished(const diagnostics& diag, std::chrono::steady_clock::duration elapsed) {

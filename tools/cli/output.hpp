@@ -5,6 +5,7 @@
 
 #include "messages.hpp"
 
+#include <livefour/attempt_event.hpp>
 #include <livefour/client.hpp>
 #include <livefour/faceid/client.hpp>
 #include <livefour/retry.hpp>
@@ -74,16 +75,17 @@ private:
     std::chrono::steady_clock::time_point start_, last_{};
 };
 
-/// -v: what the CLI can tell today (the endpoint, where the credentials came from, every retry
-/// decision, the final status). The library's per-attempt events (address, TLS, headers) attach
-/// here when it offers them: this is the one place -v prints from.
+/// -v: the configuration (the endpoint, where the credentials came from), then per attempt what
+/// the library reports (connection_options::on_attempt): the peer, the TLS version, the phase
+/// times, the header blocks with their credentials redacted, the status and the retry decision;
+/// then the final status. This is the one place -v prints from.
 class verbose_log {
 public:
     explicit verbose_log(bool on) : on_(on) {}
     explicit operator bool() const { return on_; }
     void setup(const settings& cfg);
-    /// Installed as retry_policy::on_retry.
-    void retry(const retry_event& e);
+    /// Installed as connection_options::on_attempt (with attempt_headers).
+    void attempt(const attempt_event& e);
     void finished(const diagnostics& diag, std::chrono::steady_clock::duration elapsed);
 
 private:
