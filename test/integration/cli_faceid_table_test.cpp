@@ -122,7 +122,7 @@ const std::vector<cli_case> cases = {
      "TENCENTCLOUD_SECRET_KEY=WRONGKEY-hunter2"},
 
     // Status 4: no usable answer.
-    {"nothing listens", "faceid live-code --endpoint https://127.0.0.1:1 --max-attempts 1", 4, {"Connection refused"}},
+    {"nothing listens", "faceid live-code --endpoint https://127.0.0.1:{CLOSED} --max-attempts 1", 4, {"Connection refused"}},
     {"a non-JSON 502 page", "faceid live-code", 4, {"(HTTP 502)"}, {}, "", R"({"fault":"http_status","status":502,"path":"/","body":"<html>bad gateway</html>","content_type":"text/html"})"},
     {"compare dropped after the full body: the billing hint", compare + " --max-attempts 1", 4,
      {"connection closed before a complete response", "hint: the request was sent in full", "may have processed and billed it"}, {}, "", R"({"fault":"close_after_body","path":"/"})"},

@@ -28,7 +28,7 @@ struct cli_case {
     /// The arguments after `livefour`, or a whole shell command when it starts with '{' (then
     /// `{CLI}` is the CLI and the invariants are not applied). `{D}` is a fresh set of legacy
     /// digits, `{C}` a fresh faceid live code, `{PORT}` the TLS emulator's port, `{PLAIN}` the
-    /// plain emulator's URL.
+    /// plain emulator's URL, `{CLOSED}` a port where a connection is refused.
     std::string command;
     int exit;
     std::vector<std::string> expect = {};  ///< fragments of stdout + stderr
@@ -70,8 +70,20 @@ struct cli_table {
     std::string cli = cli_path();
     std::string base_env;
     bool root = ::geteuid() == 0;  ///< root reads a mode-000 file anyway: the rows saying "cannot read" are skipped
+    /// A port bound and never listened on: a connection to it is refused, and no other process
+    /// (another test, a demo on port 1) can take it while the table runs.
+    int closed_fd = -1;
+    unsigned short closed_port = 0;
 
     cli_table() {
+        closed_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(closed_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(closed_fd, reinterpret_cast<sockaddr*>(&a), &len);
+        closed_port = ntohs(a.sin_port);
         const auto& dir = emu.dir.path();
         write_file(dir / "video.mp4", 300'000, mp4_magic());
         write_file(dir / "card.jpg", 20'000, jpeg_magic());
@@ -102,6 +114,10 @@ struct cli_table {
                    " LIVEFOUR_CA_FILE=" + emu.ca_path().string();
     }
 
+    ~cli_table() { ::close(closed_fd); }
+    cli_table(const cli_table&) = delete;
+    cli_table& operator=(const cli_table&) = delete;
+
     const std::filesystem::path& dir() const { return emu.dir.path(); }
 
     /// Runs `args` (after `livefour`) with the base environment; returns stdout.
@@ -128,6 +144,7 @@ struct cli_table {
             std::vector<std::pair<std::string, std::string>> vars = {{"{CLI}", "'" + cli + "'"},
                                                                      {"{PORT}", std::to_string(emu.port)},
                                                                      {"{PLAIN}", plain.url()},
+                                                                     {"{CLOSED}", std::to_string(closed_port)},
                                                                      {"{} ", ""}};
             if (c.command.find("{D}") != std::string::npos) vars.emplace_back("{D}", fresh_digits());
             if (c.command.find("{C}") != std::string::npos) vars.emplace_back("{C}", fresh_live_code());
