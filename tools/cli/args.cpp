@@ -22,6 +22,7 @@ const std::vector<flag_spec>& flags() {
         {"--endpoint",         "",   "URL",    common,  "API endpoint (default $LIVEFOUR_ENDPOINT, else https://recognition.image.myqcloud.com)"},
         {"--ca-file",          "",   "PEM",    common,  "trust these CAs instead of the system store (default $LIVEFOUR_CA_FILE)"},
         {"--insecure-http",    "",   "",       common,  "allow an http:// endpoint (the signature then travels in cleartext)"},
+        {"--proxy",            "",   "URL",    common,  "HTTP proxy http://[user:password@]host:port; \"\" = none (default $https_proxy, $HTTPS_PROXY; $NO_PROXY applies)"},
         {"--credentials",      "",   "FILE",   common,  "appid=, secret_id=, secret_key= lines; FILE must be mode 0600; - reads stdin"},
         {"--appid",            "",   "ID",     common,  "AppID (else --credentials, else $LIVEFOUR_APPID)"},
         {"--secret-id",        "",   "ID",     common,  "SecretId (else --credentials, else $LIVEFOUR_SECRET_ID)"},
@@ -208,7 +209,8 @@ std::vector<const flag_spec*> flags_of(flag_scope scope) {
 }
 
 constexpr const char* footer = R"(
-environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE
+environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE,
+  https_proxy, HTTPS_PROXY, http_proxy (for an http:// endpoint), no_proxy, NO_PROXY (as curl reads them)
 exit status: 0 accepted (digits issued), 1 negative verdict, 2 usage or input error (nothing sent),
   3 the service answered an error code, 4 no usable answer (network, TLS, time-out, unusable reply)
 )";
