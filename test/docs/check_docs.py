@@ -264,7 +264,7 @@ def struct_members(text, name):
 
 # struct -> the prefix docs/options.md writes before its members ("" = client_options itself)
 OPTION_STRUCTS = {"client_options": "", "credentials": "creds.", "signer_options": "signing.",
-                  "tls_options": "tls.", "timeouts": "timeout.", "pool_options": "pool.",
+                  "tls_options": "tls.", "timeouts": "timeout.", "pool_options": "pool.", "proxy_options": "proxy.",
                   "retry_policy": "retry.", "decision_policy": ""}
 
 
