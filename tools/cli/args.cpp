@@ -209,8 +209,8 @@ std::vector<const flag_spec*> flags_of(flag_scope scope) {
 }
 
 constexpr const char* footer = R"(
-environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE,
-  https_proxy, HTTPS_PROXY, http_proxy (for an http:// endpoint), no_proxy, NO_PROXY (as curl reads them)
+environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE
+  and, as curl reads them, https_proxy, HTTPS_PROXY, http_proxy (http:// endpoints), no_proxy, NO_PROXY
 exit status: 0 accepted (digits issued), 1 negative verdict, 2 usage or input error (nothing sent),
   3 the service answered an error code, 4 no usable answer (network, TLS, time-out, unusable reply)
 )";
