@@ -223,7 +223,7 @@ def emit_snippets(root, out_path):
 
 def struct_members(text, name):
     """The data members of `struct name { ... };` in header text."""
-    m = re.search(r"\bstruct\s+" + name + r"\s*\{", text)
+    m = re.search(r"\bstruct\s+" + name + r"\b[^{;]*\{", text)  # a base clause may come between
     if not m:
         return None
     depth, i, start = 1, m.end(), m.end()
@@ -263,7 +263,7 @@ def struct_members(text, name):
 
 
 # struct -> the prefix docs/options.md writes before its members ("" = client_options itself)
-OPTION_STRUCTS = {"client_options": "", "credentials": "creds.", "signer_options": "signing.",
+OPTION_STRUCTS = {"client_options": "", "connection_options": "", "credentials": "creds.", "signer_options": "signing.",
                   "tls_options": "tls.", "timeouts": "timeout.", "pool_options": "pool.", "proxy_options": "proxy.",
                   "retry_policy": "retry.", "decision_policy": ""}
 
