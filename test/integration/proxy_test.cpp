@@ -4,6 +4,8 @@
 // for a pooled tunnel's whole life, and the pool's liveness probe through it.
 #include "fixtures.hpp"
 
+#include <livefour/faceid/client.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 
 #include <arpa/inet.h>
@@ -115,6 +117,31 @@ TEST_CASE("proxy: TLS through tinyproxy with Basic auth; a pooled tunnel carries
     // The proxy saw the tunnel's target, not the request: nothing of the API in its log.
     CHECK(proxy.log().find("CONNECT 127.0.0.1:" + std::to_string(emu.port)) != std::string::npos);
     CHECK(proxy.log().find("livegetfour") == std::string::npos);
+}
+
+TEST_CASE("proxy: the API 3.0 client goes through the same tunnel (connection_options is shared)") {
+    test::emulator emu;
+    tinyproxy proxy({std::string("BasicAuth alice ") + password});
+    livefour::faceid::client_options o;
+    o.endpoint = emu.url();
+    o.tls.ca_file = emu.ca_path().string();
+    o.creds.secret_id = test::secret_id;
+    o.creds.secret_key = livefour::secret_string(test::secret_key);
+    o.thread_safe = test::thread_safe();
+    o.proxy.url = "http://alice:" + std::string(password) + "@127.0.0.1";  // no port: refused up front
+    CHECK(livefour::faceid::validate(o) == client_error::bad_proxy);
+    o.proxy.url = proxy.url(std::string("alice:") + password);
+    asio::io_context ioc;
+    livefour::faceid::client c(ioc.get_executor(), o);
+    for (int i = 0; i < 2; ++i) {
+        livefour::diagnostics diag;
+        auto [ec, r] = test::run_bounded(ioc, c.async_get_live_code(diag, asio::as_tuple(asio::use_awaitable)),
+                                         std::chrono::seconds(60));
+        INFO(diag.client_message());
+        CHECK_FALSE(ec);
+    }
+    CHECK(c.stats().reused == 1);
+    CHECK(proxy.connects() == 1);
 }
 
 TEST_CASE("proxy: a tunnel the server closed while idle is evicted by the liveness probe, not used") {
