@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build ccache pkg-config
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
       libssl-dev openssl doctest-dev python3 curl clang-format
-      clang-14 libclang-rt-14-dev)  # the fuzz stage: clang 14 and libFuzzer (libclang_rt.fuzzer)
+      clang-14 libclang-rt-14-dev  # the fuzz stage: clang 14 and libFuzzer (libclang_rt.fuzzer)
+      tinyproxy-bin)  # the HTTP proxy of test/integration/proxy_test.cpp: the binary only, no service
 # Node.js runs the official Tencent Cloud SDK as a test peer (test/peers/node). A newer node that is
 # already installed (with its npm) is used as it is; otherwise Debian's (18).
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)

@@ -76,6 +76,15 @@ constexpr client_row client_rows[] = {
     {client_error::empty_source, "a video or image source is empty (0 bytes)", condition::bad_request, never, false},
     {client_error::video_too_large, "video larger than the API's 8 MB of base64 (VideoBase64)", condition::bad_request, never, false},
     {client_error::image_too_large, "image larger than the API's 3 MB of base64 (ImageBase64)", condition::bad_request, never, false},
+    // the HTTP proxy: nothing reached the endpoint, whatever happened. A proxy that is down or
+    // cannot reach the endpoint now may later (as a refused TCP connect); a 407, a policy refusal or
+    // a non-HTTP answer are the same on every attempt (wrong credentials, port or proxy URL).
+    {client_error::bad_proxy, "proxy URL is invalid (need http://[user:password@]host:port)", condition::bad_request, never, false},
+    {client_error::proxy_unreachable, "cannot connect to the proxy", condition::transport, before_request, true},
+    {client_error::proxy_auth_required, "the proxy requires other credentials (407 Proxy Authentication Required)", condition::auth, never, true},
+    {client_error::proxy_refused, "the proxy refused the tunnel (CONNECT answered 3xx or 4xx)", condition::transport, never, true},
+    {client_error::proxy_gateway_error, "the proxy could not open the tunnel (CONNECT answered 5xx)", condition::transport, before_request, true},
+    {client_error::proxy_bad_response, "the proxy's answer to CONNECT is not a usable HTTP/1.x answer", condition::transport, never, true},
 };
 // clang-format on
 

@@ -10,8 +10,6 @@
 
 namespace livefour::detail {
 
-namespace {
-
 /// A host name as DNS and TLS (SNI, certificate names) accept it: labels of letters, digits, '-'
 /// and '_' (seen in internal names), 1..63 characters each, 253 in all, one optional trailing dot.
 /// Boost.URL's reg-name is far wider (percent-encodings, '!', '$', '~', ...): such a name can only
@@ -46,8 +44,6 @@ unsigned parse_port(std::string_view digits) {
     }
     return v;
 }
-
-}  // namespace
 
 error_code parse_endpoint(std::string_view url, bool allow_http, endpoint_info& out, std::string& why) {
     // The messages below never quote the URL: its user information or path may hold a secret.

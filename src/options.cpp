@@ -10,6 +10,12 @@ namespace livefour::detail {
 
 error_code validate(const engine_config& c, endpoint_info& ep, std::string& why) {
     if (auto ec = parse_endpoint(c.endpoint, c.allow_insecure_http, ep, why)) return ec;
+    ep.proxy.reset();
+    if (!c.proxy.url.empty()) {
+        proxy_info proxy;
+        if (auto ec = parse_proxy_url(c.proxy.url, proxy, why)) return ec;
+        ep.proxy = std::move(proxy);
+    }
     if (c.write_buffer_size < min_write_buffer_size || c.write_buffer_size > max_write_buffer_size) {
         why = "write_buffer_size must be 16 KiB to 4 MiB";
         return client_error::invalid_argument;

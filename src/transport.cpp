@@ -10,6 +10,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -119,6 +120,64 @@ error_code classify_verify_result(long v) {
     }
 }
 
+/// Asks the proxy for a tunnel to the endpoint on the connected `s` (RFC 9110 §9.3.6) and reads
+/// its answer, within what is left of the connect bound (`s`'s expiry, still armed by the caller).
+/// The answer is read in small pieces and parsed by parse_connect_answer(), bounded by the header
+/// limit. Credentials exist only in the request's secret_string, wiped when this returns.
+asio::awaitable<error_code> open_tunnel(beast::tcp_stream& s, const endpoint_info& ep, const proxy_info& proxy,
+                                        std::size_t limit, diagnostics& diag, const asio::cancellation_state& cs) {
+    const std::string target = connect_authority(ep.host, ep.port);
+    const std::string where = "proxy " + proxy.display;
+    auto io_failed = [&](const error_code& ec, const std::string& doing) {
+        if (ec == beast::error::timeout) {
+            diag.set_client_message(where + " did not answer CONNECT " + target + " within timeouts::connect");
+            return error_code(client_error::connect_timeout);
+        }
+        diag.set_client_message(doing + ": " + ec.message());
+        return error_code(client_error::proxy_unreachable);
+    };
+    {
+        const secret_string request = connect_request(target, proxy);
+        auto [ec, n] = co_await asio::async_write(s, asio::buffer(request.reveal()), use_tuple);
+        if (stop_requested(cs)) co_return asio::error::operation_aborted;
+        if (ec) co_return io_failed(ec, "sending CONNECT to " + where);
+    }
+    std::string answer;
+    char chunk[1024];
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk, std::min(sizeof chunk, limit + 1)), use_tuple);
+        if (stop_requested(cs)) co_return asio::error::operation_aborted;
+        if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+            diag.set_client_message(where + " closed the connection " +
+                                    (answer.empty() ? "without answering" : "in the middle of its answer to") +
+                                    " CONNECT " + target);
+            co_return client_error::proxy_unreachable;
+        }
+        if (ec) co_return io_failed(ec, "reading the answer of " + where + " to CONNECT");
+        answer.append(chunk, n);
+        const connect_answer a = parse_connect_answer(answer, limit);
+        if (!a.complete && !a.ec) continue;
+        if (!a.ec) co_return error_code{};
+        const std::string status = a.status ? std::to_string(a.status) + (a.reason.empty() ? "" : " " + a.reason) : "";
+        if (a.ec == client_error::proxy_auth_required) {
+            std::string m = proxy.authorization.empty() ? where + " requires credentials (" + status +
+                                                              "): give them as http://user:password@host:port"
+                                                        : where + " refused the credentials (" + status + ")";
+            if (!a.schemes.empty() && a.schemes.find("Basic") == std::string::npos)
+                m += "; it asks for " + a.schemes + ", livefour sends only Basic";
+            diag.set_client_message(m);
+        } else if (a.ec == client_error::proxy_bad_response) {
+            diag.set_client_message(
+                a.over_limit ? where + "'s answer to CONNECT exceeds max_header_bytes (" + std::to_string(limit) + ")"
+                : a.status == 0 ? where + " did not answer CONNECT in HTTP/1.x (is it an HTTP proxy?)"
+                                : where + " sent bytes after its " + status + " answer, before the client spoke");
+        } else {
+            diag.set_client_message(where + " answered CONNECT " + target + " with " + status);
+        }
+        co_return a.ec;
+    }
+}
+
 }  // namespace
 
 asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& ep, const transport_options& opts,
@@ -136,6 +195,18 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     auto ex = co_await asio::this_coro::executor;
     auto& lowest = c.lowest();
     const auto connect_budget = opts.connect;
+    // Through a proxy the socket goes to the proxy; everything after the tunnel (SNI, the expected
+    // name, the session cache) is about the endpoint, as if connected directly.
+    const proxy_info* proxy = ep.proxy ? &*ep.proxy : nullptr;
+    const std::string& host = proxy ? proxy->host : ep.host;
+    const std::string& port = proxy ? proxy->port : ep.port;
+    const std::string peer = proxy ? "proxy " + proxy->display : ep.host + ":" + ep.port;
+    const std::string peer_host = proxy ? "proxy host " + proxy->host : ep.host;
+    // A proxy we cannot reach gets its own code (the cause stays in the message); a timeout keeps
+    // the code of its bound, as every timeout does.
+    auto unreachable = [&](const error_code& ec) {
+        return proxy && ec != asio::error::operation_aborted ? error_code(client_error::proxy_unreachable) : ec;
+    };
 
     // Resolution runs on Asio's private resolver thread and cannot be bounded by tcp_stream's
     // timer, so race it against one of our own.
@@ -144,25 +215,25 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
     const auto started = std::chrono::steady_clock::now();
     if (connect_budget.count() > 0) {
         asio::steady_timer timer(ex, connect_budget);
-        auto r = co_await (resolver.async_resolve(ep.host, ep.port, use_tuple) || timer.async_wait(use_tuple));
+        auto r = co_await (resolver.async_resolve(host, port, use_tuple) || timer.async_wait(use_tuple));
         // Cancelled, either branch may complete first (with operation_aborted): not a timeout.
         if (stop_requested(cs)) co_return aborted();
         if (r.index() == 1) {
-            diag.set_client_message("resolving " + ep.host + " timed out");
+            diag.set_client_message("resolving " + peer_host + " timed out");
             co_return client_error::resolve_timeout;
         }
         auto [ec, res] = std::get<0>(std::move(r));
         if (ec) {
-            diag.set_client_message("resolving " + ep.host + ": " + ec.message());
-            co_return ec;
+            diag.set_client_message("resolving " + peer_host + ": " + ec.message());
+            co_return unreachable(ec);
         }
         results = std::move(res);
     } else {
-        auto [ec, res] = co_await resolver.async_resolve(ep.host, ep.port, use_tuple);
+        auto [ec, res] = co_await resolver.async_resolve(host, port, use_tuple);
         if (stop_requested(cs)) co_return aborted();
         if (ec) {
-            diag.set_client_message("resolving " + ep.host + ": " + ec.message());
-            co_return ec;
+            diag.set_client_message("resolving " + peer_host + ": " + ec.message());
+            co_return unreachable(ec);
         }
         results = std::move(res);
     }
@@ -182,13 +253,20 @@ asio::awaitable<error_code> open_connection(connection& c, const endpoint_info& 
         if (!ec) c.opened.peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
         if (stop_requested(cs)) co_return aborted();
         if (ec) {
-            diag.set_client_message("connecting to " + ep.host + ":" + ep.port + ": " +
+            diag.set_client_message("connecting to " + peer + ": " +
                                     (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
-            co_return phase_error(ec, client_error::connect_timeout);
+            if (ec == beast::error::timeout) co_return client_error::connect_timeout;
+            co_return unreachable(ec);
         }
     }
     // Headers and the final short write of a body must not wait for delayed ACKs.
     lowest.socket().set_option(tcp::no_delay(true));
+    // The stream's expiry set above still runs: the proxy's answer counts against the connect bound.
+    if (proxy)
+        if (auto ec = co_await open_tunnel(lowest, ep, *proxy, opts.limits.max_header_bytes, diag, cs)) {
+            if (ec == asio::error::operation_aborted) co_return aborted();
+            co_return ec;
+        }
 
     if (c.tls) {
         SSL* ssl = c.tls->native_handle();

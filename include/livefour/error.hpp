@@ -114,6 +114,13 @@ enum class client_error : int {
     empty_source,     ///< a video or image source has 0 bytes: refused rather than billed for nothing
     video_too_large,  ///< API 3.0: the video's base64 would exceed 8 MB (VideoBase64)
     image_too_large,  ///< API 3.0: the image's base64 would exceed 3 MB (ImageBase64)
+    // the HTTP proxy (connection_options::proxy, docs/options.md#proxy)
+    bad_proxy,            ///< proxy URL unparsable, not http://, no port, bad user information
+    proxy_unreachable,    ///< cannot connect to the proxy, or it closed the connection before answering
+    proxy_auth_required,  ///< the proxy answered CONNECT with 407 (or 401): missing or refused credentials
+    proxy_refused,        ///< the proxy answered CONNECT with another 4xx (or 3xx): its policy
+    proxy_gateway_error,  ///< the proxy answered CONNECT with 5xx: it could not reach the endpoint
+    proxy_bad_response,   ///< the proxy's answer is not HTTP/1.x, exceeds max_header_bytes, or has extra bytes
 };
 
 /// Coarse grouping for branching, independent of the exact code.

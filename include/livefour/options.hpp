@@ -27,7 +27,8 @@ inline constexpr std::size_t max_write_buffer_size = 4 * 1024 * 1024;
 /// Time bounds of one operation. Each has its own error code so a caller can tell which phase failed.
 /// A zero duration disables that bound.
 struct timeouts {
-    /// Name resolution plus TCP connect (client_error::resolve_timeout / connect_timeout).
+    /// Name resolution plus TCP connect (client_error::resolve_timeout / connect_timeout). Through a
+    /// proxy: reaching the proxy and its answer to CONNECT, together.
     std::chrono::milliseconds connect{std::chrono::seconds{10}};
     /// TLS handshake (client_error::handshake_timeout).
     std::chrono::milliseconds handshake{std::chrono::seconds{10}};
@@ -61,6 +62,19 @@ struct pool_options {
     std::chrono::milliseconds max_idle{std::chrono::seconds{30}};
 };
 
+/// An HTTP proxy that every connection goes through (docs/options.md#proxy). A new connection asks
+/// the proxy for a tunnel with `CONNECT host:port` to the endpoint and then speaks TLS through it
+/// exactly as it would directly: SNI and certificate checks are against the endpoint, never the
+/// proxy. A pooled connection is a tunnel for its whole life, so reuse costs no second CONNECT.
+struct proxy_options {
+    /// `http://[user[:password]@]host:port`; empty (the default): connect directly. The user and
+    /// password are percent-decoded and sent as `Proxy-Authorization: Basic` with each CONNECT, and
+    /// nothing livefour prints or reports (messages, exceptions) ever contains them. Only `http://`
+    /// proxies (an `https://` proxy would need TLS inside TLS), and the port must be given. An
+    /// `http://` endpoint is tunnelled too (CONNECT, not absolute-form requests).
+    std::string url;
+};
+
 /// What every livefour client shares, whichever API it speaks: TLS, time bounds, the pool,
 /// retries and limits. livefour::client_options (the legacy API) and faceid::client_options
 /// (API 3.0) add their endpoint and credentials to it.
@@ -68,6 +82,8 @@ struct connection_options {
     tls_options tls;
     timeouts timeout;
     pool_options pool;
+    /// Reach the endpoint through an HTTP proxy (none by default).
+    proxy_options proxy;
     /// Which failed attempts are resent: the transport failures that are safe to resend (docs/protocol.md §6), the
     /// legacy API's codes 15/107/108 (`retryable_codes`) and API 3.0's transient codes (docs/errors.md).
     retry_policy retry;

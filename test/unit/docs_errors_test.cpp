@@ -224,6 +224,12 @@ const std::map<std::string, client_error> client_enumerators = {
     {"empty_source", client_error::empty_source},
     {"video_too_large", client_error::video_too_large},
     {"image_too_large", client_error::image_too_large},
+    {"bad_proxy", client_error::bad_proxy},
+    {"proxy_unreachable", client_error::proxy_unreachable},
+    {"proxy_auth_required", client_error::proxy_auth_required},
+    {"proxy_refused", client_error::proxy_refused},
+    {"proxy_gateway_error", client_error::proxy_gateway_error},
+    {"proxy_bad_response", client_error::proxy_bad_response},
 };
 
 // The faceid enumerators, spelled out for the same reason.

@@ -113,7 +113,7 @@ TEST_CASE("errors: unknown API codes are kept as numbers") {
 TEST_CASE("errors: every client_error has its own message and a condition") {
     std::set<std::string> messages;
     const int first = static_cast<int>(client_error::bad_endpoint);
-    const int last = static_cast<int>(client_error::image_too_large);
+    const int last = static_cast<int>(client_error::proxy_bad_response);
     for (int v = first; v <= last; ++v) {
         CAPTURE(v);
         const error_code ec = make_error_code(static_cast<client_error>(v));

@@ -22,6 +22,7 @@ const std::vector<flag_spec>& flags() {
         {"--endpoint",         "",   "URL",    common,  "API endpoint (default $LIVEFOUR_ENDPOINT, else https://recognition.image.myqcloud.com; faceid: https://faceid.tencentcloudapi.com)"},
         {"--ca-file",          "",   "PEM",    common,  "trust these CAs instead of the system store (default $LIVEFOUR_CA_FILE)"},
         {"--insecure-http",    "",   "",       common,  "allow an http:// endpoint (the signature then travels in cleartext)"},
+        {"--proxy",            "",   "URL",    common,  "HTTP proxy http://[user:password@]host:port; \"\" = none (default $https_proxy, $HTTPS_PROXY; $NO_PROXY applies)"},
         {"--credentials",      "",   "FILE",   common,  "appid=, secret_id=, secret_key= lines (faceid: secret_id=, secret_key=, token=); FILE must be mode 0600; - reads stdin"},
         {"--appid",            "",   "ID",     command, "AppID (else --credentials, else $LIVEFOUR_APPID)"},
         {"--secret-id",        "",   "ID",     command, "SecretId (else --credentials, else $LIVEFOUR_SECRET_ID)"},
@@ -217,6 +218,7 @@ std::vector<const flag_spec*> flags_of(flag_scope scope) {
 constexpr const char* footer = R"(
 environment: LIVEFOUR_APPID, LIVEFOUR_SECRET_ID, LIVEFOUR_SECRET_KEY, LIVEFOUR_ENDPOINT, LIVEFOUR_CA_FILE,
   TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN (faceid)
+  and, as curl reads them, https_proxy, HTTPS_PROXY, http_proxy (http:// endpoints), no_proxy, NO_PROXY
 exit status: 0 accepted (digits or code issued), 1 negative verdict, 2 usage or input error (nothing sent),
   3 the service answered an error code, 4 no usable answer (network, TLS, time-out, unusable reply)
 )";

@@ -1,6 +1,8 @@
 // livefour CLI — settings from the command line, the environment and a credentials file.
 #include "config.hpp"
 
+#include "proxy_env.hpp"
+
 #include <boost/asio/ssl/context.hpp>
 
 #include <fcntl.h>
@@ -394,6 +396,12 @@ settings configure(const invocation& inv) {
         check_ca_file("LIVEFOUR_CA_FILE", *v);
         o.tls.ca_file = *v, cfg.ca_source = "LIVEFOUR_CA_FILE";
     }
+
+    // The proxy: --proxy, else the environment as curl reads it; NO_PROXY may exempt the endpoint.
+    // Its URL is checked by the client (bad_proxy), and main.cpp names this source in the message.
+    const auto proxy = choose_proxy(endpoint, inv.get("--proxy"), env);
+    o.proxy.url = proxy.url;
+    cfg.proxy_source = proxy.source, cfg.proxy_bypassed_by = proxy.bypassed_by, cfg.proxy_display = proxy.display;
 
     // Retries and time bounds.
     if (auto m = inv.get("--max-attempts"))

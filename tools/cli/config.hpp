@@ -26,6 +26,9 @@ struct settings {
     /// Where the endpoint and the CA file came from ("--endpoint", "LIVEFOUR_ENDPOINT", or empty
     /// for the default), to name it in messages.
     std::string endpoint_source, ca_source;
+    /// Where the proxy came from ("--proxy", "HTTPS_PROXY", ...; empty: none), the variable that
+    /// exempted the endpoint from it, and its URL without credentials (proxy_env.hpp), for -v.
+    std::string proxy_source, proxy_bypassed_by, proxy_display;
     /// Where each credential came from ("--appid", "LIVEFOUR_APPID", "FILE:3", ...), for -v.
     std::string appid_source, secret_id_source, secret_key_source, token_source;
 

@@ -41,6 +41,8 @@ usage_error setup_error(const boost::system::system_error& e, const settings& cf
     const std::string cmd(cfg.command->name);
     if (e.code() == livefour::client_error::insecure_http_refused)
         return usage_error(source + ": http:// sends the signature in cleartext; add --insecure-http to allow it", cmd);
+    if (e.code() == livefour::client_error::bad_proxy)  // the message never quotes the URL
+        return usage_error(cfg.proxy_source + ": " + why, cmd);
     if (e.code() == livefour::client_error::bad_endpoint) {
         if (why.rfind("endpoint ", 0) == 0) why.erase(0, 9);
         return usage_error(source + ": " + why, cmd);

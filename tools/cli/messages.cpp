@@ -208,6 +208,14 @@ error_info describe_failure(const error_code& ec, const diagnostics& diag, const
     if ((exhausted ? !diag.retries().empty() : plain_http(ec)) &&
         std::all_of(diag.retries().begin(), diag.retries().end(), [&](const auto& r) { return plain_http(r.error); }))
         e.hint = "the server does not speak TLS on this port; for a plain-HTTP server use http:// and --insecure-http";
+    // Through a proxy the user may not know they use (an inherited HTTPS_PROXY): name its source.
+    const bool proxy_failed = ec.category() == livefour::client_category() &&
+                              ec.value() >= static_cast<int>(client_error::proxy_unreachable) &&
+                              ec.value() <= static_cast<int>(client_error::proxy_bad_response);
+    if (proxy_failed)
+        e.hint = "the proxy comes from " + ctx.cfg.proxy_source +
+                 (is_client(ec, client_error::proxy_auth_required) ? " (check the user:password in it)" : "") +
+                 "; --proxy '' connects directly";
     // A reply lost after the whole body went out: the one failure that may still have been billed.
     const bool lost_reply = is_client(ec, client_error::connection_closed) ||
                             is_client(ec, client_error::stall_timeout) ||

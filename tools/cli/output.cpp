@@ -244,6 +244,10 @@ void verbose_log::setup(const settings& cfg) {
         err_line("* trusting the CAs in " + o.tls.ca_file + " (" + cfg.ca_source + ")");
     else if (endpoint.rfind("http://", 0) != 0)
         err_line("* trusting the system's CA store");
+    if (!o.proxy.url.empty())
+        err_line("* through the proxy " + cfg.proxy_display + " (" + cfg.proxy_source + ")");
+    else if (!cfg.proxy_bypassed_by.empty())
+        err_line("* no proxy: the endpoint's host is in " + cfg.proxy_bypassed_by);
     if (cfg.faceid()) {
         const auto& f = cfg.faceid_options;
         err_line("* credentials: secret id from " + cfg.secret_id_source + ", secret key from " +
