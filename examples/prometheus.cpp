@@ -46,6 +46,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -451,9 +452,11 @@ int main(int argc, char** argv) {
     }
     auto close_client = [&] { legacy ? legacy->close() : faceid->close(); };
 
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    asio::steady_timer serve_timer(ioc);
-    auto stop = [&] {
+    // The signal set and the timer are not thread-safe objects: they are only touched on this strand.
+    auto control = asio::make_strand(ioc);
+    asio::signal_set signals(control, SIGINT, SIGTERM);
+    asio::steady_timer serve_timer(control);
+    auto stop = [&] {  // on `control`
         close_client();
         signals.cancel();
         serve_timer.cancel();
@@ -463,7 +466,8 @@ int main(int argc, char** argv) {
         if (!ec) stop();
     });
 
-    // --concurrency workers take the next verification until --count have started.
+    // --concurrency workers take the next verification until --count have started. (A coroutine
+    // lambda's captures live in the closure, not in the coroutine: this one lives until main returns.)
     tally results;
     std::atomic<int> next{0}, workers{concurrency};
     const auto start = std::chrono::steady_clock::now();
@@ -484,12 +488,13 @@ int main(int argc, char** argv) {
             std::cout << "workload done: " << count << " verifications in " << elapsed << " s: " << results.accepted
                       << " accepted, " << results.rejected << " rejected, " << results.failed << " failed" << std::endl;
             close_client();
-            if (serve_for) {
+            if (!serve_for) return;
+            asio::post(control, [&] {
                 serve_timer.expires_after(std::chrono::seconds(serve_seconds));
                 serve_timer.async_wait([&](const livefour::error_code& ec) {
                     if (!ec) stop();
                 });
-            }
+            });
         });
     }
 
