@@ -10,7 +10,8 @@ the sink's counters must agree with what the clients report.
 
     python3 bench/harness.py --bin BUILD/bench --out bench/results [--quick] [--only s1,s2,…]
 
-Scenarios: machine, throughput, latency, small, concurrency, crosscheck.
+Scenarios: machine, throughput, latency, small, concurrency, crosscheck, faceid (issue 14: API 3.0
+LivenessCompare, livefour vs the official Node.js SDK and curl; bench/scenarios_faceid.py).
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (MiB, SIZES, BenchError, Sink, SinkDelta, curl_config, loadavg, md_table,  # noqa: E402
                       parse_curl_transfers, run_measured)
 import scenarios  # noqa: E402
+import scenarios_faceid  # noqa: E402
 
 
 class Bench:
@@ -50,8 +52,10 @@ class Bench:
         os.makedirs(self.out, exist_ok=True)
         subprocess.run([os.path.join(self.root, "test/peers/make_certs.sh"), self.pki], check=True)
         block = os.urandom(16 * MiB)
+        only = {s for s in self.a.only.split(",") if s}
+        big = not only or only & {"throughput", "crosscheck"}  # the only users of 100 MiB and 1 GiB
         for name, size in SIZES.items():
-            if self.a.quick and size > 100 * MiB:
+            if (self.a.quick and size > 100 * MiB) or (not big and size >= 100 * MiB):
                 continue
             path = os.path.join(self.tmp, f"payload-{name}.bin")
             with open(path, "wb") as f:
@@ -190,6 +194,7 @@ def main():
             scenarios.ALL[name](b)
             b.results["scenarios"].setdefault(name, {})["loadavg_before_after"] = [la0, loadavg()]
         scenarios.targets(b)
+        scenarios_faceid.targets(b)
     finally:
         b.results["config"]["elapsed_s"] = round(time.time() - started, 1)
         b.results["config"]["python"] = platform.python_version()
