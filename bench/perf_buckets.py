@@ -86,9 +86,11 @@ FACEID_PASSES = [("digest pass", ("hash_body",)),
 FACEID_WORK = [
     ("base64 (EVP_EncodeBlock)", lambda leaf, dso, chain: "libcrypto" in dso and (
         "encode_some" in chain or "json_base64_encoding" in chain)),
+    ("base64 (livefour's AVX2 blocks)", lambda leaf, dso, chain: "base64_blocks_avx2" in chain),
     ("SHA-256 of the body", lambda leaf, dso, chain: "libcrypto" in dso and "sha256_context" in chain),
     ("TLS encryption (AES-256-GCM)", lambda leaf, dso, chain: "libcrypto" in dso and "encrypt" in chain),
-    ("file read (pread: page-cache copy)", lambda leaf, dso, chain: "kernel" in dso and "source_reader::read" in chain),
+    ("file read (pread: page-cache copy)", lambda leaf, dso, chain: ("kernel" in dso or "pread" in leaf) and
+     "source_reader::read" in chain),
     ("file open, fstat, close", lambda leaf, dso, chain: "kernel" in dso and "source_reader" in chain),
     ("kernel: socket send (TCP, loopback delivery)", lambda leaf, dso, chain: "kernel" in dso and any(
         k in chain for k in ("sys_sendto", "sys_sendmsg", "tcp_sendmsg", "write_now"))),
