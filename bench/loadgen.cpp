@@ -24,12 +24,27 @@
 //                N coroutines upload M files in total through one client of N connections; with
 //                warm-up, N concurrent small requests open the N connections first and only the
 //                uploads are timed. Reports RSS before, peak RSS and RSS per in-flight upload.
+//   faceid-compare  --file VIDEO --image IMAGE --count N --connections C [--unsigned-payload]
+//                [--threads T] [--single-threaded] [--no-warmup]
+//                API 3.0: N LivenessCompare calls (LIP, ValidateData 1234, the image and the video
+//                read from their files for every call and streamed as base64 in the JSON body) by
+//                C coroutines on one livefour::faceid::client of C connections, TC3-signed with the
+//                body's SHA-256 (a digest pass over the body first) or, with --unsigned-payload,
+//                UNSIGNED-PAYLOAD. With warm-up, C concurrent GetLiveCode calls open the C
+//                connections first; only the compares are timed. Reports the timed loop's wall
+//                time and CPU (getrusage), RSS before, after the warm-up and peak, and RSS per
+//                in-flight call. --any-result counts a processed call whose Result is not Success
+//                (a verifying server's verdict on random test media) as done.
+//   primitives   [--seconds S]  machine facts for the faceid figures: one core's EVP_EncodeBlock
+//                (base64, per input byte, 192 KiB blocks as the JSON body encodes them), SHA-256
+//                and AES-256-GCM (256 KiB and 16 KiB buffers), in GB/s.
 // Common: --url URL (https://127.0.0.1:PORT or http://...) --ca CA.pem.
 //
 // Every reply of the sink says how many body bytes it received ("received=N" in live_msg or
 // message); those numbers are reported so that the harness checks them against the file size
 // and against the sink's own counters.
 #include <livefour/client.hpp>
+#include <livefour/faceid/client.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -39,6 +54,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <sys/resource.h>
@@ -71,10 +88,12 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct args {
-    std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind;
+    std::string cmd, url, ca, file, warmup_file, mode = "pooled", kind, image;
     int count = 1, connections = 1, threads = 1, inflight = 1;
     std::size_t buffer = 0;
-    bool chunked = false, warmup = true, spin = false, memory = false, single_threaded = false;
+    bool chunked = false, warmup = true, spin = false, memory = false, single_threaded = false,
+         unsigned_payload = false, any_result = false;
+    double seconds = 1.0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -124,10 +143,18 @@ args parse(int argc, char** argv) {
             a.memory = true;
         else if (k == "--single-threaded")
             a.single_threaded = true;
+        else if (k == "--image")
+            a.image = v();
+        else if (k == "--unsigned-payload")
+            a.unsigned_payload = true;
+        else if (k == "--any-result")
+            a.any_result = true;
+        else if (k == "--seconds")
+            a.seconds = std::stod(v());
         else
             usage("unknown argument " + k);
     }
-    if (a.url.empty()) usage("--url is required");
+    if (a.url.empty() && a.cmd != "primitives") usage("--url is required");
     if (a.single_threaded && a.threads != 1) usage("--single-threaded needs --threads 1");
     return a;
 }
@@ -287,6 +314,23 @@ void run(asio::io_context& io, int threads, bool spin = false) {
     for (auto& t : extra) t.join();
 }
 
+/// Warm-up: n calls at once (each `call(diag)` returns an awaitable of an (error_code, result) tuple),
+/// so that the pool opens n connections; runs them to completion.
+template <class Call>
+void warm_up(asio::io_context& io, int threads, std::size_t n, Call call, failure_log& fails) {
+    for (std::size_t i = 0; i < n; ++i)
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                livefour::diagnostics d;
+                auto [ec, r] = co_await call(d);
+                if (ec) fails.add(ec, d);
+            },
+            asio::detached);
+    run(io, threads);
+    io.restart();
+}
+
 // ---- commands -----------------------------------------------------------------------------
 
 /// One livegetfour call; returns the sink's byte count of its body (0 on failure, which is logged).
@@ -430,19 +474,9 @@ int cmd_concurrency(const args& a) {
     const long rss_before = proc_status_kib("VmRSS:");
 
     // Warm-up: N requests at once make the pool open N connections.
-    if (a.warmup) {
-        for (std::size_t i = 0; i < n; ++i)
-            asio::co_spawn(
-                io,
-                [&]() -> asio::awaitable<void> {
-                    livefour::diagnostics d;
-                    auto [ec, r] = co_await c.async_get_digits({}, d, use_tuple);
-                    if (ec) fails.add(ec, d);
-                },
-                asio::detached);
-        run(io, a.threads);
-        io.restart();
-    }
+    if (a.warmup)
+        warm_up(
+            io, a.threads, n, [&](livefour::diagnostics& d) { return c.async_get_digits({}, d, use_tuple); }, fails);
     const long rss_warm = proc_status_kib("VmRSS:");
     // Heap bytes in use after the warm-up: RSS minus this is what the allocator kept of the
     // handshakes' transient memory (freed, still resident).
@@ -487,6 +521,136 @@ int cmd_concurrency(const args& a) {
     return fails.count ? 1 : 0;
 }
 
+/// faceid-compare: N LivenessCompare calls by C coroutines sharing one faceid client.
+int cmd_faceid_compare(const args& a) {
+    if (a.file.empty() || a.image.empty()) usage("faceid-compare needs --file VIDEO and --image IMAGE");
+    asio::io_context io(a.threads);
+    const auto n = static_cast<std::size_t>(a.connections);
+    livefour::faceid::client_options o;
+    o.endpoint = a.url;
+    o.creds.secret_id = "AKIDEXAMPLE";
+    o.creds.secret_key = livefour::secret_string("SECRETKEYEXAMPLE");
+    o.unsigned_payload = a.unsigned_payload;
+    o.allow_insecure_http = true;
+    o.thread_safe = !a.single_threaded;
+    if (a.buffer) o.write_buffer_size = a.buffer;
+    o.tls.ca_file = a.ca;
+    o.pool.max_connections = n;
+    o.timeout.pool_wait = std::chrono::milliseconds{0};
+    o.timeout.stall = std::chrono::seconds{120};
+    livefour::faceid::client c(io.get_executor(), o);
+    failure_log fails;
+    const long rss_before = proc_status_kib("VmRSS:");
+
+    // Warm-up: C GetLiveCode calls at once make the pool open C connections.
+    if (a.warmup)
+        warm_up(
+            io, a.threads, n, [&](livefour::diagnostics& d) { return c.async_get_live_code(d, use_tuple); }, fails);
+    const long rss_warm = proc_status_kib("VmRSS:");
+
+    std::atomic<int> next{0};
+    byte_tally received;
+    std::mutex mu;
+    std::vector<double> lat;
+    lat.reserve(static_cast<std::size_t>(a.count));
+    auto worker = [&]() -> asio::awaitable<void> {
+        while (next.fetch_add(1) < a.count) {
+            livefour::faceid::compare_request req;
+            req.liveness = livefour::faceid::liveness_type::lip;
+            req.validate_data = "1234";
+            req.image = livefour::body_source::file(a.image);
+            req.video = livefour::body_source::file(a.file);
+            livefour::diagnostics d;
+            const auto t0 = clock_type::now();
+            auto [ec, r] = co_await c.async_compare(std::move(req), d, use_tuple);
+            const double s = seconds_since(t0);
+            if (ec || (r.result != "Success" && !a.any_result)) {
+                if (!ec) ec = livefour::client_error::malformed_response;
+                fails.add(ec, d);
+                continue;
+            }
+            received.add(received_of(r.description));
+            std::lock_guard lock(mu);
+            lat.push_back(s);
+        }
+    };
+    const auto t0 = clock_type::now();
+    const double cpu0 = cpu_seconds();
+    rusage ru0{};
+    getrusage(RUSAGE_SELF, &ru0);
+    for (std::size_t i = 0; i < n; ++i) asio::co_spawn(io, worker(), asio::detached);
+    run(io, a.threads);
+    const double secs = seconds_since(t0), cpu = cpu_seconds() - cpu0;
+    rusage ru1{};
+    getrusage(RUSAGE_SELF, &ru1);
+    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    const double cpu_user = tv(ru1.ru_utime) - tv(ru0.ru_utime), cpu_sys = tv(ru1.ru_stime) - tv(ru0.ru_stime);
+    const long hwm = proc_status_kib("VmHWM:");
+    const auto st = c.stats();
+    std::printf(
+        "{\"tool\":\"livefour\",\"cmd\":\"faceid-compare\",\"connections\":%d,\"threads\":%d,"
+        "\"unsigned_payload\":%s,\"warmup\":%s,\"video_bytes\":%llu,\"image_bytes\":%llu,\"count\":%zu,"
+        "\"seconds\":%.6f,\"req_per_s\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,%s,\"measured_cpu_s\":%.5f,"
+        "\"measured_cpu_user_s\":%.5f,\"measured_cpu_sys_s\":%.5f,\"cpu_ms_per_req\":%.4f,"
+        "\"rss_before_kib\":%ld,\"rss_warm_kib\":%ld,\"vm_hwm_kib\":%ld,\"rss_per_inflight_kib\":%.1f,"
+        "\"connections_created\":%llu,\"failures\":%llu}\n",
+        a.connections, a.threads, a.unsigned_payload ? "true" : "false", a.warmup ? "true" : "false",
+        (unsigned long long)std::filesystem::file_size(a.file), (unsigned long long)std::filesystem::file_size(a.image),
+        lat.size(), secs, static_cast<double>(lat.size()) / secs, percentile(lat, 0.5) * 1e3,
+        percentile(lat, 0.99) * 1e3, received.json().c_str(), cpu, cpu_user, cpu_sys,
+        lat.empty() ? 0.0 : cpu / static_cast<double>(lat.size()) * 1e3, rss_before, rss_warm, hwm,
+        static_cast<double>(hwm - rss_before) / static_cast<double>(n), (unsigned long long)st.created,
+        (unsigned long long)fails.count);
+    return fails.count ? 1 : 0;
+}
+
+/// primitives: one core's speed of what a faceid request's bytes go through, in GB/s.
+int cmd_primitives(const args& a) {
+    std::vector<unsigned char> in(256 * 1024), out(in.size() * 2 + 64);
+    RAND_bytes(in.data(), static_cast<int>(in.size()));
+    // Repeats `step` (which processes `bytes` bytes) for about a.seconds of thread CPU time.
+    auto speed = [&](std::size_t bytes, auto step) {
+        auto thread_cpu = [] {
+            timespec t{};
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+            return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+        };
+        for (int i = 0; i < 16; ++i) step();  // warm caches and the CPU's frequency
+        std::uint64_t done = 0;
+        const double t0 = thread_cpu();
+        double t = t0;
+        while (t - t0 < a.seconds) {
+            for (int i = 0; i < 64; ++i) step();
+            done += 64 * bytes;
+            t = thread_cpu();
+        }
+        return static_cast<double>(done) / (t - t0) / 1e9;
+    };
+    const std::size_t b64_block = 192 * 1024;
+    const double b64 = speed(b64_block, [&] { EVP_EncodeBlock(out.data(), in.data(), static_cast<int>(b64_block)); });
+    auto digest = [&](std::size_t n) {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+        const double r = speed(n, [&] { EVP_DigestUpdate(ctx, in.data(), n); });
+        EVP_MD_CTX_free(ctx);
+        return r;
+    };
+    auto gcm = [&](std::size_t n) {
+        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+        unsigned char key[32]{}, iv[12]{};
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, iv);
+        int len = 0;
+        const double r = speed(n, [&] { EVP_EncryptUpdate(ctx, out.data(), &len, in.data(), static_cast<int>(n)); });
+        EVP_CIPHER_CTX_free(ctx);
+        return r;
+    };
+    std::printf(
+        "{\"base64_encode_gb_per_s\":%.3f,\"sha256_gb_per_s\":%.3f,\"sha256_16k_gb_per_s\":%.3f,"
+        "\"aes_256_gcm_gb_per_s\":%.3f,\"aes_256_gcm_16k_gb_per_s\":%.3f}\n",
+        b64, digest(in.size()), digest(16 * 1024), gcm(in.size()), gcm(16 * 1024));
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -501,6 +665,8 @@ int main(int argc, char** argv) {
         if (a.cmd == "upload" || a.cmd == "latency") return cmd_sequential(a);
         if (a.cmd == "small") return cmd_small(a);
         if (a.cmd == "concurrency") return cmd_concurrency(a);
+        if (a.cmd == "faceid-compare") return cmd_faceid_compare(a);
+        if (a.cmd == "primitives") return cmd_primitives(a);
         usage("unknown command " + a.cmd);
     } catch (const std::exception& e) {
         std::cerr << "livefour-bench: " << e.what() << "\n";

@@ -1,12 +1,15 @@
 #!/bin/sh
-# bench/profile.sh BIN_DIR OUT_DIR — where the client CPU goes during a large HTTPS upload, for
-# livefour and for curl: syscall counts (perf stat tracepoints) and a flat CPU profile (perf record,
-# cpu-clock: this VM has no hardware counters). Writes OUT_DIR/profile-{livefour,curl}.txt and
-# OUT_DIR/syscalls.txt; per small request (livefour and wrk, if installed): OUT_DIR/profile-small.md.
+# bench/profile.sh BIN_DIR OUT_DIR [faceid] — where the client CPU goes during a large HTTPS upload,
+# for livefour and for curl: syscall counts (perf stat tracepoints) and a flat CPU profile (perf
+# record, cpu-clock: this VM has no hardware counters). Writes OUT_DIR/profile-{livefour,curl}.txt and
+# OUT_DIR/syscalls.txt; per small request (livefour and wrk, if installed): OUT_DIR/profile-small.md;
+# per faceid LivenessCompare of a 6 MB video (livefour, signed and UNSIGNED-PAYLOAD, 1 and 16
+# concurrent): OUT_DIR/profile-faceid.md. With `faceid`, only the last.
 # Needs perf (apt-get install -y linux-perf) and root or
-# kernel.perf_event_paranoid <= 1. Run by `LIVEFOUR_BENCH_PROFILE=1 bench/run.sh`.
+# kernel.perf_event_paranoid <= 1. Run by `LIVEFOUR_BENCH_PROFILE=1 bench/run.sh` (=faceid: the last only).
 set -eu
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR OUT_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$3" = faceid ]; } || { echo "usage: $0 BIN_DIR OUT_DIR [faceid]" >&2; exit 2; }
+what=${3:-all}
 bin=$(cd "$1" && pwd)
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
@@ -21,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 "$root/test/peers/make_certs.sh" "$tmp/pki"
-head -c $((100 * 1024 * 1024)) /dev/urandom >"$tmp/payload"
+[ "$what" = faceid ] || head -c $((100 * 1024 * 1024)) /dev/urandom >"$tmp/payload"
 head -c 1024 /dev/urandom >"$tmp/small"
 
 "$bin/livefour-bench-sink" --cert "$tmp/pki/server.pem" --key "$tmp/pki/server.key" >"$tmp/sink.out" &
@@ -29,6 +32,52 @@ sink_pid=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$tmp/sink.out" 2>/dev/null && break; sleep 0.2; done
 port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/sink.out")
 url=https://127.0.0.1:$port
+
+# faceid (issue 14): LivenessCompare of a 6,000,000-byte video and a 100,000-byte photo (the
+# scenario's sizes), recorded with DWARF call graphs so that the samples inside OpenSSL's assembly
+# reach livefour's frames: each goes to its pass (the SHA-256 digest pass, or the send pass) and to
+# what it was doing (bench/perf_buckets.py --faceid). A run without perf first gives the CPU per
+# call (the timed loop) that the shares are scaled to. Syscall counts per call from perf stat.
+head -c 6000000 /dev/urandom >"$tmp/video"
+head -c 100000 /dev/urandom >"$tmp/image"
+{
+    echo "# Where livefour's CPU goes per faceid LivenessCompare (6,000,000-byte video, 100,000-byte photo,"
+    echo "# 8,133,414-byte body), against livefour-bench-sink: perf record -e cpu-clock -F 1000 --call-graph"
+    echo "# dwarf; buckets by bench/perf_buckets.py --faceid. perf's DWARF unwinding inflates the figures"
+    echo "# under perf; the last column spreads the CPU per call of the same command without perf"
+    echo "# (livefour-bench's timed loop) over the buckets in proportion to their samples."
+    for payload in signed unsigned; do
+        for conc in 1 16; do
+            n=$((conc == 1 ? 40 : 96))
+            flags=""
+            [ $payload = unsigned ] && flags=--unsigned-payload
+            # shellcheck disable=SC2086 # $flags is one flag or none
+            set -- "$bin/livefour-bench" faceid-compare --url "$url" --ca "$tmp/pki/ca.pem" --file "$tmp/video" \
+                --image "$tmp/image" --count $n --connections $conc $flags
+            "$@" >"$tmp/faceid.out"
+            per_call=$(grep -o '"cpu_ms_per_req":[0-9.]*' "$tmp/faceid.out" | cut -d: -f2)
+            echo
+            echo "## $payload, $conc concurrent, $n calls: $per_call ms CPU per call without perf (load $(cut -d' ' -f1 /proc/loadavg))"
+            echo
+            perf record -q -e cpu-clock -F 1000 --call-graph dwarf,16384 -o "$tmp/faceid.data" -- "$@" >/dev/null 2>&1
+            perf script -i "$tmp/faceid.data" -F comm,dso,sym,ip 2>/dev/null |
+                python3 "$root/bench/perf_buckets.py" --faceid --requests $n --hz 1000 --per-call-ms "$per_call" \
+                    --name "livefour, $payload, x$conc"
+            if [ $conc = 1 ]; then
+                echo
+                echo "System calls per call (perf stat, $n calls, warm-up and start-up included):"
+                echo
+                perf stat -x, -e syscalls:sys_enter_pread64,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_timerfd_settime,syscalls:sys_enter_openat \
+                    -- "$@" 2>&1 >/dev/null | awk -F, -v n=$n '{ printf "- %s: %.1f\n", $3, $1 / n }'
+            fi
+        done
+    done
+} >"$out/profile-faceid.md"
+if [ "$what" = faceid ]; then
+    echo "profile written to $out/profile-faceid.md"
+    exit 0
+fi
+
 count=5
 
 curl_cfg=$tmp/curl.cfg
@@ -128,4 +177,4 @@ for kind in digits multipart; do python3 "$root/bench/wrk_script.py" $kind "$tmp
     done
 } >"$out/profile-small.md"
 echo "profiles written to $out/profile-summary.md, $out/profile-livefour.txt, profile-curl.txt, syscalls.txt,"
-echo "profile-small.md"
+echo "profile-small.md, profile-faceid.md"

@@ -5,13 +5,17 @@
 #
 #   bench/run.sh                      everything
 #   bench/run.sh --quick              fewer rounds, no 1 GiB file, no 1,000 in-flight uploads
-#   bench/run.sh --only throughput    some scenarios: machine,throughput,latency,small,concurrency,crosscheck
+#   bench/run.sh --only throughput    some scenarios: machine,throughput,latency,small,concurrency,crosscheck,
+#                                     faceid (issue 14: API 3.0 LivenessCompare vs the official Node.js SDK
+#                                     and curl; needs node and the SDK of scripts/setup.sh)
 #   bench/run.sh --rounds 9           more A/B rounds on a noisy machine
 #   bench/run.sh --label "abc123 + my change"   what the results are of (default: git describe)
 #
 # Environment: LIVEFOUR_BENCH_BUILD (build dir, default build/bench), JOBS (default 2),
 # LIVEFOUR_BENCH_OUT (results dir, default bench/results), LIVEFOUR_BENCH_IMG (plots, default
-# docs/img), LIVEFOUR_BENCH_PROFILE=1 to also record the perf profiles (bench/profile.sh).
+# docs/img), LIVEFOUR_BENCH_PROFILE=1 to also record the perf profiles (bench/profile.sh), =faceid for
+# the faceid profile only; LIVEFOUR_BENCH_EMULATOR=path/to/livefour-emulator adds the faceid scenario's
+# emulator-as-server table.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${LIVEFOUR_BENCH_BUILD:-$root/build/bench}
@@ -27,9 +31,10 @@ cmake --build "$build" -j "$jobs" --target livefour-bench livefour-bench-sink
 command -v curl >/dev/null || { echo "run.sh: curl is required (apt-get install -y curl)" >&2; exit 1; }
 python3 "$root/bench/harness.py" --bin "$build/bench" --out "$out" "$@"
 
-if [ "${LIVEFOUR_BENCH_PROFILE:-0}" = 1 ]; then
-    "$root/bench/profile.sh" "$build/bench" "$out"
-fi
+case ${LIVEFOUR_BENCH_PROFILE:-0} in
+    1) "$root/bench/profile.sh" "$build/bench" "$out" ;;
+    faceid) "$root/bench/profile.sh" "$build/bench" "$out" faceid ;;
+esac
 
 if command -v gnuplot >/dev/null; then
     mkdir -p "$img"

@@ -14,6 +14,10 @@
 //
 // Replies (every one carries "received", the decoded body bytes of that request):
 //   POST /face/livegetfour  {"code":0,"message":"received=N","data":{"validate_data":"1234"},"received":N}
+//   POST /   (API 3.0, by X-TC-Action; no TC3 verification, the body is only counted)
+//            GetLiveCode: {"Response":{"LiveCode":"1234","RequestId":"sink-K"},"received":N}
+//            any other:   {"Response":{"Result":"Success","Description":"received=N","Sim":90.5,
+//                          "BestFrameBase64":"","BestFrameList":[],"RequestId":"sink-K"},"received":N}
 //   POST anything else {"code":0,"message":"received=N","data":{"live_status":0,"live_msg":"received=N"},"received":N}
 //   A target under /close/ is answered with `Connection: close` and the connection is closed.
 //   GET  /stats             {"requests":..,"body_bytes":..,"connections":..,"tls_handshakes":..,"tls_resumed":..,...}

@@ -39,11 +39,13 @@ std::string stats_json() {
     char b[512];
     std::snprintf(b, sizeof b,
                   "{\"requests\":%llu,\"body_bytes\":%llu,\"connections\":%llu,\"tls_handshakes\":%llu,"
-                  "\"tls_resumed\":%llu,\"continues\":%llu,\"chunked\":%llu,\"protocol_errors\":%llu}",
+                  "\"tls_resumed\":%llu,\"continues\":%llu,\"chunked\":%llu,\"protocol_errors\":%llu,"
+                  "\"api3_requests\":%llu}",
                   (unsigned long long)stats.requests.load(), (unsigned long long)stats.body_bytes.load(),
                   (unsigned long long)stats.connections.load(), (unsigned long long)stats.tls_handshakes.load(),
                   (unsigned long long)stats.tls_resumed.load(), (unsigned long long)stats.continues.load(),
-                  (unsigned long long)stats.chunked.load(), (unsigned long long)stats.protocol_errors.load());
+                  (unsigned long long)stats.chunked.load(), (unsigned long long)stats.protocol_errors.load(),
+                  (unsigned long long)stats.api3_requests.load());
     return b;
 }
 
@@ -65,6 +67,18 @@ void complete_request(conn& c) {
     const std::string n = std::to_string(c.received);
     if (c.method == "GET" && c.target == "/stats") {
         respond(c, 200, "OK", stats_json());
+    } else if (c.method == "POST" && c.target == "/") {
+        // API 3.0 (faceid): nothing is verified, neither the TC3 signature nor the JSON or its
+        // base64; the harness checks the body sizes, and a verifying peer checks the bodies once.
+        const auto seq = stats.api3_requests.fetch_add(1, std::memory_order_relaxed) + 1;
+        const std::string id = "\"RequestId\":\"sink-" + std::to_string(seq) + "\"";
+        if (c.action == "GetLiveCode")
+            respond(c, 200, "OK", "{\"Response\":{\"LiveCode\":\"1234\"," + id + "},\"received\":" + n + "}");
+        else
+            respond(c, 200, "OK",
+                    "{\"Response\":{\"Result\":\"Success\",\"Description\":\"received=" + n +
+                        "\",\"Sim\":90.5,\"BestFrameBase64\":\"\",\"BestFrameList\":[]," + id + "},\"received\":" + n +
+                        "}");
     } else if (c.target.ends_with("/livegetfour")) {
         respond(c, 200, "OK",
                 "{\"code\":0,\"message\":\"received=" + n +
@@ -98,6 +112,7 @@ bool parse_head(conn& c) {
     c.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
     std::string_view version = line.substr(sp2 + 1);
     c.keep_alive = version == "HTTP/1.1";
+    c.action.clear();
     bool chunked = false, expect_continue = false, have_length = false;
     std::uint64_t length = 0;
     std::size_t pos = eol + 2;
@@ -119,6 +134,8 @@ bool parse_head(conn& c) {
             have_length = true;
         } else if (iequals(name, "transfer-encoding")) {
             chunked = icontains(value, "chunked");
+        } else if (iequals(name, "x-tc-action")) {
+            c.action = std::string(value);
         } else if (iequals(name, "expect")) {
             expect_continue = iequals(value, "100-continue");
         } else if (iequals(name, "connection")) {

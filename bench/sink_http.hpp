@@ -17,7 +17,7 @@ namespace sink {
 /// What the sink has seen since it started (GET /stats).
 struct counters {
     std::atomic<std::uint64_t> requests{0}, body_bytes{0}, connections{0}, tls_handshakes{0}, tls_resumed{0},
-        continues{0}, chunked{0}, protocol_errors{0};
+        continues{0}, chunked{0}, protocol_errors{0}, api3_requests{0};
 };
 extern counters stats;
 
@@ -39,6 +39,7 @@ struct conn {
     std::uint64_t remaining = 0;  // body bytes (Content-Length) or chunk bytes left
     std::uint64_t received = 0;   // decoded body bytes of the current request
     std::string method, target;
+    std::string action;  // X-TC-Action of an API 3.0 request (POST /), else empty
     bool keep_alive = true;
 
     std::string out;  // response bytes not yet written
