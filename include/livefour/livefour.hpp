@@ -19,3 +19,4 @@
 #include <livefour/secret.hpp>
 #include <livefour/signer.hpp>
 #include <livefour/types.hpp>
+#include <livefour/with_diagnostics.hpp>
