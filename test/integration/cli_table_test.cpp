@@ -217,7 +217,7 @@ const std::vector<cli_case> cases = {
     {"row 100: 15 on every attempt", "digits --seq force:code=15 --max-attempts 2", 3, {"\"code\":15", "rate limited (operation too frequent), still after 2 attempts [livefour.api:15]"}},
     {"row 101: 107 with one attempt", "digits --seq force:code=107 --max-attempts 1", 3, {"\"code\":107", "[livefour.api:107]"}},
     {"row 102: 213, not retried", "digits --seq force:code=213 --stats", 3, {"\"code\":213", "\"attempts\":1"}},
-    {"row 98: 15 twice, then the digits", "digits --stats", 0, {"\"validate_data\"", "\"attempts\":3", "\"value\":15", "\"message\":\"rate limited (operation too frequent)\""}, {},
+    {"row 98: 15 twice, then the digits", "digits --stats", 0, {"\"validate_data\"", "\"attempts\":3", "\"value\":15", "\"message\":\"rate limited (operation too frequent)\"", "\"exchanges\":[{\"attempt\":1,\"why\":\"first\"", "\"why\":\"retry\"", "\"next\":\"retry\"", "\"next\":\"done\""}, {},
      "", R"({"fault":"code","code":15,"count":2})"},
     {"-v shows the wire: the peer, TLS, the headers with the signature redacted", "digits -v", 0,
      {"* attempt 1: connected to 127.0.0.1:", ", TLSv1.", "> POST /face/livegetfour HTTP/1.1", "> Authorization: [redacted]", "< HTTP/1.1 200 OK",

@@ -83,12 +83,17 @@ int main(int argc, char** argv) {
     verbose_log log(cfg.verbose);
     auto options = cfg.options;
     auto faceid_options = cfg.faceid_options;
-    if (log) {
-        auto on_attempt = [&log](const livefour::attempt_event& e) { log.attempt(e); };
+    // -v and --stats (also part of --json) are both built on the library's attempt events.
+    if (log || cfg.stats || cfg.json) {
+        const bool headers = static_cast<bool>(log);
+        auto on_attempt = [&log, &out](const livefour::attempt_event& e) {
+            log.attempt(e);
+            out.attempt(e);
+        };
         for (livefour::connection_options* o : {static_cast<livefour::connection_options*>(&options),
                                                 static_cast<livefour::connection_options*>(&faceid_options)}) {
             o->on_attempt = on_attempt;
-            o->attempt_headers = true;
+            o->attempt_headers = headers;
         }
     }
 

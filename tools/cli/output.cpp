@@ -113,16 +113,69 @@ void report::verdict(const livefour::faceid::verdict& v, const livefour::faceid:
     verdict_line_ = "livefour: verdict: " + verdict_text(v, r, threshold);
 }
 
+namespace {
+
+const char* why_name(livefour::diagnostics::attempt_record::kind k) {
+    using kind = livefour::diagnostics::attempt_record::kind;
+    switch (k) {
+    case kind::first: return "first";
+    case kind::retry: return "retry";
+    case kind::keepalive_resend: return "keepalive_resend";
+    }
+    return "?";
+}
+
+const char* next_name(attempt_event::decision d) {
+    switch (d) {
+    case attempt_event::decision::done: return "done";
+    case attempt_event::decision::retry: return "retry";
+    case attempt_event::decision::keepalive_resend: return "keepalive_resend";
+    case attempt_event::decision::resign: return "resign";
+    }
+    return "?";
+}
+
+double ms_of(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+
+}  // namespace
+
+void report::attempt(const attempt_event& e) {
+    boost::json::object x;
+    x["attempt"] = e.attempt;
+    x["why"] = why_name(e.why);
+    x["connection_reused"] = e.connection_reused;
+    if (!e.peer.empty()) x["peer"] = std::string(e.peer);
+    if (!e.tls_version.empty()) x["tls_version"] = std::string(e.tls_version), x["tls_resumed"] = e.tls_resumed;
+    x["pool_wait_ms"] = ms_of(e.pool_wait);
+    x["resolve_ms"] = ms_of(e.resolve);
+    x["connect_ms"] = ms_of(e.connect);
+    x["handshake_ms"] = ms_of(e.handshake);
+    x["bytes_sent"] = e.bytes_sent;
+    x["first_byte_ms"] = ms_of(e.first_byte);
+    x["duration_ms"] = ms_of(e.duration);
+    x["http_status"] = e.http_status;
+    if (!e.server_code.empty()) x["server_code"] = std::string(e.server_code);
+    x["error"] = e.error ? boost::json::value(boost::json::object{{"category", e.error.category().name()},
+                                                                   {"value", e.error.value()},
+                                                                   {"message", cli_terms(e.error.message())}})
+                         : boost::json::value(nullptr);
+    x["next"] = next_name(e.next);
+    if (!e.reason.empty()) x["reason"] = std::string(e.reason);
+    if (e.next == attempt_event::decision::retry) {
+        x["delay_ms"] = e.delay.count();
+        retries_.push_back({{"category", e.error.category().name()},
+                            {"value", e.error.value()},
+                            {"message", e.error.message()},
+                            {"delay_ms", e.delay.count()}});
+    }
+    exchanges_.push_back(std::move(x));
+}
+
 void report::stats(const diagnostics& diag, const pool_stats& pool, std::chrono::steady_clock::duration elapsed) {
-    boost::json::array retries;
-    for (const auto& r : diag.retries())
-        retries.push_back({{"category", r.error.category().name()},
-                           {"value", r.error.value()},
-                           {"message", r.error.message()},
-                           {"delay_ms", r.delay.count()}});
     boost::json::object o;
     o["attempts"] = diag.attempts();
-    o["retries"] = std::move(retries);
+    o["retries"] = retries_;
+    o["exchanges"] = exchanges_;
     o["elapsed_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
     o["http_status"] = diag.http_status();
     o["connections_created"] = pool.created;

@@ -10,6 +10,7 @@
 #include <livefour/faceid/client.hpp>
 #include <livefour/retry.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -34,6 +35,9 @@ public:
     void verdict(const livefour::verdict& v, const detect_result& r, int threshold, const std::string& what_compared);
     void verdict(const livefour::faceid::verdict& v, const livefour::faceid::liveness_result& r, int threshold);
     void error(error_info e) { error_ = std::move(e); }
+    /// One attempt event of the library (connection_options::on_attempt): --stats lists them as
+    /// "exchanges", and takes its retries from them.
+    void attempt(const livefour::attempt_event& e);
     void stats(const diagnostics& diag, const pool_stats& pool, std::chrono::steady_clock::duration elapsed);
     /// Prints everything and returns the exit status: `status`, or 4 when stdout could not be
     /// written although the answer was the news (statuses 0 and 1).
@@ -49,6 +53,7 @@ private:
     std::string verdict_line_;
     std::string verdict_sim_;  ///< faceid's sim, as number_text() writes it
     std::optional<boost::json::object> stats_json_;
+    boost::json::array exchanges_, retries_;
 };
 
 /// Prints a usage error: the warnings not printed yet, one line and "try 'livefour COMMAND
