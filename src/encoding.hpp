@@ -61,9 +61,9 @@ std::optional<std::uint64_t> prepared_part_size(const multipart_form& form, std:
 /// One member of a JSON object body: a string, or the base64 of a source.
 struct json_member {
     std::string name;
-    std::string value;                  ///< a string member's value (escaped when the body is framed)
+    std::string value;                    ///< a string member's value (escaped when the body is framed)
     std::optional<body_source> source{};  ///< when set, the member's value is this source in base64
-    std::uint64_t max_base64 = 0;       ///< refused above this many base64 characters (0: no limit)
+    std::uint64_t max_base64 = 0;         ///< refused above this many base64 characters (0: no limit)
     client_error too_large = client_error::upload_too_large;  ///< the error of that refusal
 };
 

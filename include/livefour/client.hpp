@@ -68,14 +68,12 @@ public:
     executor_type get_executor() const noexcept;
 
     /// livegetfour: the digits for the user to read aloud.
-    template <
-        boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = default_token>
     auto async_get_digits(digits_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
             initiate_digits{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, digits_result)> CompletionToken = default_token>
     auto async_get_digits(digits_request req = {}, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, digits_result)>(
             initiate_digits{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
@@ -84,28 +82,24 @@ public:
     /// livedetectfour: liveness (and comparison with `card` when given), the video streamed from
     /// its source. Input is checked before any byte is sent: empty digits, a missing or unreadable
     /// file, a body over client_options::max_upload_bytes each complete with their own error.
-    template <
-        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
     auto async_detect(detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_detect{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
     auto async_detect(detect_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_detect{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// idcardlivedetectfour: liveness plus comparison with the identity authority's photo.
-    template <
-        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
     auto async_idcard_detect(idcard_detect_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_idcard{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, detect_result)> CompletionToken = default_token>
     auto async_idcard_detect(idcard_detect_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, detect_result)>(
             initiate_idcard{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));

@@ -87,8 +87,7 @@ struct diagnostics_initiation : Initiation {
     explicit diagnostics_initiation(Initiation init) : Initiation(std::move(init)) {}
 
     template <class Handler, class... Args>
-        requires(sizeof...(Args) >= 1)
-    void operator()(Handler&& handler, Args&&... args) {
+    requires(sizeof...(Args) >= 1) void operator()(Handler&& handler, Args&&... args) {
         call(std::forward<Handler>(handler), std::make_index_sequence<sizeof...(Args) - 1>{},
              std::forward<Args>(args)...);
     }
@@ -97,7 +96,7 @@ struct diagnostics_initiation : Initiation {
     void operator()(Handler&& handler) {
         auto owned = std::make_shared<diagnostics>();
         auto* diag = owned.get();
-        static_cast<Initiation&&>(*this)(
+        static_cast<Initiation&&> (*this)(
             diagnostics_handler<std::decay_t<Handler>>{std::forward<Handler>(handler), std::move(owned), diag});
     }
 
@@ -110,7 +109,7 @@ private:
         std::shared_ptr<diagnostics> owned;
         if (!diag) owned = std::make_shared<diagnostics>(), diag = owned.get();
         // Every argument but the last as given, then the diagnostics.
-        static_cast<Initiation&&>(*this)(
+        static_cast<Initiation&&> (*this)(
             diagnostics_handler<std::decay_t<Handler>>{std::forward<Handler>(handler), std::move(owned), diag},
             std::get<I>(std::move(all))..., diag);
     }

@@ -98,9 +98,8 @@ TEST_CASE("with_diagnostics: success returns the result; faceid errors keep thei
     test::emulator emu;
     asio::io_context ioc;
     livefour::client c(ioc.get_executor(), emu.options());
-    const auto digits = test::run_bounded(ioc, [&]() -> asio::awaitable<livefour::digits_result> {
-        co_return co_await c.async_get_digits();
-    }());
+    const auto digits = test::run_bounded(
+        ioc, [&]() -> asio::awaitable<livefour::digits_result> { co_return co_await c.async_get_digits(); }());
     CHECK(digits.validate_data.size() == 4);
 
     livefour::faceid::client_options fo;

@@ -156,8 +156,8 @@ void report::attempt(const attempt_event& e) {
     x["http_status"] = e.http_status;
     if (!e.server_code.empty()) x["server_code"] = std::string(e.server_code);
     x["error"] = e.error ? boost::json::value(boost::json::object{{"category", e.error.category().name()},
-                                                                   {"value", e.error.value()},
-                                                                   {"message", cli_terms(e.error.message())}})
+                                                                  {"value", e.error.value()},
+                                                                  {"message", cli_terms(e.error.message())}})
                          : boost::json::value(nullptr);
     x["next"] = next_name(e.next);
     if (!e.reason.empty()) x["reason"] = std::string(e.reason);

@@ -62,28 +62,26 @@ public:
     executor_type get_executor() const noexcept;
 
     /// `GetLiveCode`: the digits for a LIP video. Free: resent when it is safe.
-    template <
-        boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = default_token>
     auto async_get_live_code(diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, live_code_result)>(
             initiate_live_code{get_executor()}, token, impl_, &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, live_code_result)> CompletionToken = default_token>
     auto async_get_live_code(CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, live_code_result)>(
             initiate_live_code{get_executor()}, token, impl_, static_cast<diagnostics*>(nullptr));
     }
 
     /// `GetActionSequence`: the actions for an ACTION video. Free.
-    template <boost::asio::completion_token_for<void(error_code, action_sequence_result)> CompletionToken =
-                  default_token>
+    template <
+        boost::asio::completion_token_for<void(error_code, action_sequence_result)> CompletionToken = default_token>
     auto async_get_action_sequence(action_sequence_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, action_sequence_result)>(
             initiate_action_sequence{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <boost::asio::completion_token_for<void(error_code, action_sequence_result)> CompletionToken =
-                  default_token>
+    template <
+        boost::asio::completion_token_for<void(error_code, action_sequence_result)> CompletionToken = default_token>
     auto async_get_action_sequence(action_sequence_request req = {}, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, action_sequence_result)>(
             initiate_action_sequence{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
@@ -92,28 +90,24 @@ public:
     /// `LivenessCompare` (billed): the video and the photo are streamed from their sources into
     /// base64 inside the JSON body; nothing the size of the video is held in memory. Input is
     /// checked before anything is sent (empty or oversized sources, bad fields).
-    template <
-        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
     auto async_compare(compare_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_compare{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
     auto async_compare(compare_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_compare{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
     }
 
     /// `LivenessRecognition` (billed): liveness, and similarity to the identity authority's photo.
-    template <
-        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
     auto async_recognize(recognition_request req, diagnostics& diag, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_recognize{get_executor()}, token, impl_, std::move(req), &diag);
     }
-    template <
-        boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
+    template <boost::asio::completion_token_for<void(error_code, liveness_result)> CompletionToken = default_token>
     auto async_recognize(recognition_request req, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, liveness_result)>(
             initiate_recognize{get_executor()}, token, impl_, std::move(req), static_cast<diagnostics*>(nullptr));
