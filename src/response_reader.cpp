@@ -57,6 +57,7 @@ response_reader::state response_reader::parse() {
             if (parser_->is_done()) {
                 // An interim 1xx (e.g. an unsolicited 100 Continue) is not the answer: read on.
                 if (parser_->get().result_int() / 100 != 1) return state::done;
+                ++interims_;
                 fresh_parser();
                 continue;
             }
