@@ -191,7 +191,13 @@ exchange_algo::action exchange_algo::resume(error_code ec, std::size_t n) {
         return next_write();
 
     case phase::awaiting_continue: {
-        if (ec == boost::asio::error::timed_out) return next_write();  // silence: send the body anyway
+        if (ec == boost::asio::error::timed_out) {
+            // Silence: send the body anyway. But a final reply that has begun to arrive is read to
+            // its end (bounded by the stall timeout), never answered with the body.
+            if (!reader_.started()) return next_write();
+            read_buffer_ = reader_.prepare();
+            return action::read_continue;
+        }
         auto st = n ? reader_.commit(n) : reader_.parse();
         if (ec && st == response_reader::state::need_more) st = reader_.fail_read(ec);
         return continue_outcome(st);

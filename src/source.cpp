@@ -31,6 +31,7 @@ std::string errno_text(int e) { return std::generic_category().message(e); }
 
 const std::shared_ptr<byte_source>& body_source_access::custom(const body_source& s) noexcept { return s.custom_; }
 const std::shared_ptr<const std::string>& body_source_access::bytes(const body_source& s) noexcept { return s.bytes_; }
+const std::shared_ptr<async_byte_source>& body_source_access::async(const body_source& s) noexcept { return s.async_; }
 
 error_code source_reader::open(const body_source& src, bool rewind_custom, std::string& why) {
     *this = source_reader{};
@@ -66,8 +67,13 @@ error_code source_reader::open(const body_source& src, bool rewind_custom, std::
     }
     if (const auto& a = body_source_access::async(src)) {
         kind_ = kind::async;
-        async_ = a;
-        if (rewind_custom) {
+        // body_source::async() wraps every async source (multipart.cpp).
+        async_ = std::static_pointer_cast<tracked_async_source>(a);
+        if (async_->empty()) {
+            why = "no source (null async_byte_source)";
+            return client_error::invalid_argument;
+        }
+        if (async_->consumed()) {
             // Read from by an earlier attempt: only a source that can go back may be sent again.
             if (!async_->rewindable()) {
                 why = "was read from and cannot be read again (a one-shot source is sent once)";
@@ -132,10 +138,11 @@ void source_reader::filled(std::size_t n) noexcept {
     staged_begin_ = 0;
     staged_end_ = n;
     if (n == 0) async_end_ = true;
+    else async_->note_consumed();
 }
 
 bool source_reader::rewindable() const noexcept {
-    return kind_ != kind::async || (off_ == 0 && staged_end_ == 0) || async_->rewindable();
+    return kind_ != kind::async || !async_->consumed() || async_->rewindable();
 }
 
 error_code source_reader::changed(const char* how, std::string& why) const {

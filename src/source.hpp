@@ -44,6 +44,30 @@ struct file_identity {
     bool operator==(const file_identity&) const = default;
 };
 
+/// What body_source::async() holds: the user's source, and whether any of its bytes were taken
+/// since it was made or rewound. A one-shot source that gave nothing yet (the connection failed
+/// before the body) may still be sent by a retry; one that gave bytes may not.
+class tracked_async_source final : public async_byte_source {
+public:
+    explicit tracked_async_source(std::shared_ptr<async_byte_source> inner) noexcept : inner_(std::move(inner)) {}
+    std::optional<std::uint64_t> size() const override { return inner_->size(); }
+    void async_read_some(boost::asio::mutable_buffer buffer, read_handler handler) override {
+        inner_->async_read_some(buffer, std::move(handler));
+    }
+    bool rewindable() const override { return inner_->rewindable(); }
+    void rewind(error_code& ec) override {
+        inner_->rewind(ec);
+        if (!ec) consumed_ = false;
+    }
+    bool consumed() const noexcept { return consumed_; }
+    void note_consumed() noexcept { consumed_ = true; }
+    bool empty() const noexcept { return !inner_; }
+
+private:
+    std::shared_ptr<async_byte_source> inner_;
+    bool consumed_ = false;
+};
+
 /// One opened source, read from its start to its end, once per open().
 class source_reader {
 public:
@@ -74,6 +98,8 @@ public:
     void filled(std::size_t n) noexcept;
     /// The async source (is_async()).
     async_byte_source& async_source() const noexcept { return *async_; }
+    /// True once an async source gave bytes (to this pass or an earlier one) and was not rewound.
+    bool async_consumed() const noexcept { return async_ && async_->consumed(); }
     /// False for an async source that was read from and cannot rewind: the body cannot be sent again.
     bool rewindable() const noexcept;
     /// The file's identity at open(); for other sources a default value.
@@ -98,7 +124,7 @@ private:
     error_code changed(const char* how, std::string& why) const;
 
     kind kind_ = kind::none;
-    std::shared_ptr<async_byte_source> async_;
+    std::shared_ptr<tracked_async_source> async_;
     std::unique_ptr<char[]> staged_;  // an async source's bytes between its read and the body
     std::size_t staged_cap_ = 0, staged_begin_ = 0, staged_end_ = 0;
     bool async_end_ = false;

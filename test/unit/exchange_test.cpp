@@ -13,6 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <cstdio>
@@ -418,7 +420,7 @@ TEST_CASE("exchange: Expect: 100-continue sends the header alone, then the body 
     }
     SUBCASE("a final reply instead: the body is never sent, the connection is not reused") {
         const auto d = drive_expect(
-            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 32\r\n\r\n{\"code\":14,\"message\":\"refused\"}");
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 31\r\n\r\n{\"code\":14,\"message\":\"refused\"}");
         REQUIRE_FALSE(d.r.ec);
         CHECK(d.r.status == 401);
         CHECK(d.r.body == "{\"code\":14,\"message\":\"refused\"}");
@@ -509,6 +511,19 @@ drive_result drive_async(request_type& req, std::string_view response = response
     return d;
 }
 
+/// `wire` (one whole request) parsed, its chunked body decoded.
+http::request<http::string_body> parse_request(const std::string& wire) {
+    http::request_parser<http::string_body> p;
+    p.body_limit(boost::none);
+    p.eager(true);
+    error_code ec;
+    const auto used = p.put(asio::buffer(wire), ec);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(used == wire.size());
+    CHECK(p.is_done());
+    return p.release();
+}
+
 request_type async_multipart_request(std::shared_ptr<memory_async_source> src, bool chunked) {
     request_type req{http::verb::post, "/face/livedetectfour", 11};
     req.set(http::field::host, "127.0.0.1:443");
@@ -557,7 +572,17 @@ TEST_CASE("exchange: an async source is read one buffer at a time while the requ
             ref.body() = enc;
             std::ostringstream os;
             os << ref;
-            CHECK(d.written == os.str());
+            if (sized) {
+                CHECK(d.written.size() == os.str().size());
+                CHECK(d.written == os.str());
+            } else {
+                // Chunk boundaries follow the buffers each side produced: compare what they carry.
+                const auto a = parse_request(d.written), b = parse_request(os.str());
+                CHECK(a.chunked());
+                CHECK(a[http::field::content_type] == b[http::field::content_type]);
+                CHECK(a.body().size() == b.body().size());
+                CHECK(a.body() == b.body());
+            }
             // Backpressure: never more read ahead than one fill (16 KiB) before it is written.
             std::size_t fills = 0;
             for (auto s : d.steps) fills += s == action::fill;
