@@ -8,9 +8,10 @@
 #include <livefour/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
@@ -68,9 +69,10 @@ public:
             if (left == 0) return complete_at_end(std::move(handler));
             if (buffer.size() > left) buffer = boost::asio::buffer(buffer.data(), static_cast<std::size_t>(left));
         }
-        // Completes on the handler's executor (the operation's strand), not the stream's.
-        auto ex = boost::asio::get_associated_executor(handler, stream_.get_executor());
-        stream_.async_read_some(buffer, boost::asio::bind_executor(ex, counted{this, std::move(handler)}));
+        // The read completes on the stream's executor; `counted` then dispatches to the handler's
+        // own (the connection's strand). Not bound up front: Asio 1.81 cannot post to the
+        // any_completion_executor of a type-erased handler (it cannot require blocking.never).
+        stream_.async_read_some(buffer, counted{this, std::move(handler)});
     }
 
 private:
@@ -84,14 +86,13 @@ private:
             self->read_ += n;
             // The end of a sized stream is its size: a sender that stops early broke the upload.
             if (ec == boost::asio::error::eof && !self->size_) ec = {};
-            std::move(handler)(ec, n);
+            boost::asio::dispatch(boost::asio::append(std::move(handler), ec, n));
         }
     };
 
     void complete_at_end(read_handler handler) {
         // Not inside the initiating function: through the handler's executor, like any operation.
-        auto ex = boost::asio::get_associated_executor(handler, stream_.get_executor());
-        boost::asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(error_code{}, 0); });
+        boost::asio::post(stream_.get_executor(), boost::asio::append(std::move(handler), error_code{}, std::size_t{0}));
     }
 
     AsyncReadStream& stream_;

@@ -7,9 +7,10 @@
 
 #include <livefour/async_source.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -43,8 +44,9 @@ public:
 
     void async_read_some(boost::asio::mutable_buffer out, read_handler handler) override {
         if (parser_.is_done()) {
-            auto ex = boost::asio::get_associated_executor(handler, stream_.get_executor());
-            boost::asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(error_code{}, 0); });
+            // Not inside the initiating function: posted, then run on the handler's own executor.
+            boost::asio::post(stream_.get_executor(),
+                              boost::asio::append(std::move(handler), error_code{}, std::size_t{0}));
             return;
         }
         start(out, std::move(handler));
@@ -67,7 +69,8 @@ private:
             // need_buffer: the body buffer is full — that is the point of the read, not an error.
             if (ec == boost::beast::http::error::need_buffer) ec = {};
             if (!ec && got == 0 && !self->parser_.is_done()) return self->start(out, std::move(handler));
-            std::move(handler)(ec, got);
+            // Back to the handler's own executor (the connection's strand).
+            boost::asio::dispatch(boost::asio::append(std::move(handler), ec, got));
         }
     };
 
@@ -75,10 +78,10 @@ private:
         auto& body = parser_.get().body();
         body.data = out.data();
         body.size = out.size();
-        // Completes on the handler's executor (the operation's strand), not the stream's.
-        auto ex = boost::asio::get_associated_executor(handler, stream_.get_executor());
-        boost::beast::http::async_read_some(stream_, buffer_, parser_,
-                                            boost::asio::bind_executor(ex, read_op{this, out, std::move(handler)}));
+        // Completes on the stream's executor; read_op then dispatches to the handler's. Not bound
+        // up front: Beast posts through the handler's executor, and Asio 1.81 cannot post to the
+        // any_completion_executor of a type-erased handler (it cannot require blocking.never).
+        boost::beast::http::async_read_some(stream_, buffer_, parser_, read_op{this, out, std::move(handler)});
     }
 
     AsyncReadStream& stream_;
