@@ -205,8 +205,8 @@ asio::awaitable<void> session(beast::tcp_stream stream, server& srv) {
         stream.expires_after(idle_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, as_result);
         if (ec) break;  // the phone left, idled out, or sent garbage
-        // From here on the API's limit applies: a chunked body is cut off as it passes it.
-        parser.body_limit(srv.max_upload ? boost::optional<std::uint64_t>(srv.max_upload) : boost::none);
+        // The parser stays unlimited: the client stops a chunked upload that runs past
+        // max_upload_bytes itself (client_error::upload_too_large, answered with 413).
 
         response res = co_await route(srv, stream, buffer, parser);
         // A body not read to its end (refused early, broken off) leaves the stream out of step.

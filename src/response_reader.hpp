@@ -48,7 +48,8 @@ public:
 
     /// The failure, once state::failed.
     const error_code& error() const noexcept { return error_; }
-    /// At least one response byte arrived (a retry of a billed request is no longer safe).
+    /// At least one byte of the final response arrived (a retry of a billed request is no longer
+    /// safe). Interim 1xx responses do not count.
     bool started() const noexcept { return started_; }
     /// Interim (1xx) responses read and skipped so far: a `100 Continue` shows here.
     int interims() const noexcept { return interims_; }
