@@ -131,7 +131,8 @@ asio::awaitable<response> verify(server& srv, beast::tcp_stream& stream, beast::
     if (digits.empty()) co_return error_reply(http::status::bad_request, "validate_data is missing", parser);
     if (auto length = parser.content_length(); length && srv.max_upload && *length > srv.max_upload)
         co_return error_reply(http::status::payload_too_large, "upload too large", parser);
-    if (parser.content_length() && *parser.content_length() == 0) co_return error_reply(http::status::bad_request, "empty upload", parser);
+    if (parser.content_length() && *parser.content_length() == 0)
+        co_return error_reply(http::status::bad_request, "empty upload", parser);
     if (beast::iequals(req[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_ahead{http::status::continue_, req.version()};
         auto [ec, n] = co_await http::async_write(stream, go_ahead, as_result);
@@ -243,10 +244,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server& srv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    example::args args = example::parse_args(
-        argc, argv, usage,
-        {"--listen", "--port", "--threads", "--max-upload-bytes", "--write-buffer-bytes", "--max-connections",
-         "--stall-ms"});
+    example::args args = example::parse_args(argc, argv, usage,
+                                             {"--listen", "--port", "--threads", "--max-upload-bytes",
+                                              "--write-buffer-bytes", "--max-connections", "--stall-ms"});
     livefour::client_options opts = example::client_options_from(args);
     opts.max_upload_bytes = args.get_number("--max-upload-bytes", opts.max_upload_bytes);
     // The one buffer an upload passes through on its way (and the read size from the phone).

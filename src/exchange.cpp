@@ -29,8 +29,7 @@ exchange_algo::exchange_algo(request_type& req, beast::flat_buffer& buffer, exch
                              bool encrypts_on_write, const std::function<void(std::uint64_t)>& on_body_bytes)
     : req_(req), sr_(req), reader_(buffer, limits.max_header_bytes, limits.max_response_bytes),
       on_body_bytes_(on_body_bytes), encrypts_on_write_(encrypts_on_write), capture_headers_(limits.capture_headers),
-      continue_wait_(limits.continue_wait),
-      header_size_(serialized_header_size(req)) {
+      continue_wait_(limits.continue_wait), header_size_(serialized_header_size(req)) {
     // Over TLS the body needs no buffer of its own: the stream encrypts each buffer before its
     // write's initiation returns (encode_into_thread_buffer). Set before the serializer makes its
     // writer, at the first step.

@@ -15,8 +15,8 @@
 #pragma once
 
 #include "encoded_body.hpp"
-#include "source.hpp"
 #include "response_reader.hpp"
+#include "source.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -192,8 +192,8 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, Io& io, exc
             else
                 ec = asio::error::timed_out;  // no answer in time: the algorithm sends the body
             if (n && first_byte.count() == 0)
-                first_byte = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                                   started);
+                first_byte =
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
             break;
         }
         case exchange_algo::action::read:

@@ -134,8 +134,7 @@ body_source body_source::memory(std::shared_ptr<const std::string> bytes, std::s
     return s;
 }
 
-body_source body_source::async(std::shared_ptr<async_byte_source> src, std::string filename,
-                               std::string content_type) {
+body_source body_source::async(std::shared_ptr<async_byte_source> src, std::string filename, std::string content_type) {
     body_source s(kind::async, std::move(filename), std::move(content_type));
     // Tracked: a retry may resend a one-shot source only while none of its bytes was taken.
     if (src) s.async_ = std::make_shared<detail::tracked_async_source>(std::move(src));

@@ -137,8 +137,10 @@ boost::asio::mutable_buffer source_reader::fill_buffer(std::size_t cap) {
 void source_reader::filled(std::size_t n) noexcept {
     staged_begin_ = 0;
     staged_end_ = n;
-    if (n == 0) async_end_ = true;
-    else async_->note_consumed();
+    if (n == 0)
+        async_end_ = true;
+    else
+        async_->note_consumed();
 }
 
 bool source_reader::rewindable() const noexcept {

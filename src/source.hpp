@@ -6,8 +6,8 @@
 // frame readers; they do not read files themselves.
 #pragma once
 
-#include <livefour/error.hpp>
 #include <livefour/async_source.hpp>
+#include <livefour/error.hpp>
 #include <livefour/multipart.hpp>
 
 #include <boost/asio/buffer.hpp>

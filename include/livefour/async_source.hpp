@@ -92,7 +92,8 @@ private:
 
     void complete_at_end(read_handler handler) {
         // Not inside the initiating function: through the handler's executor, like any operation.
-        boost::asio::post(stream_.get_executor(), boost::asio::append(std::move(handler), error_code{}, std::size_t{0}));
+        boost::asio::post(stream_.get_executor(),
+                          boost::asio::append(std::move(handler), error_code{}, std::size_t{0}));
     }
 
     AsyncReadStream& stream_;

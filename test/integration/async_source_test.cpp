@@ -83,8 +83,7 @@ TEST_CASE("async source: a socket as the video of a legacy detect, sized (Conten
         livefour::detect_request req{
             .validate_data = d,
             .video = livefour::body_source::async(livefour::make_stream_source(pipe.reader, size), "v.mp4")};
-        auto [ec, r] = run<livefour::detect_result>(
-            ioc, [&](auto h) { cl.async_detect(std::move(req), diag, h); });
+        auto [ec, r] = run<livefour::detect_result>(ioc, [&](auto h) { cl.async_detect(std::move(req), diag, h); });
         REQUIRE_MESSAGE(!ec, ec.message(), " ", diag.client_message());
         CHECK(r.live_status == 0);
         CHECK(pipe.written == pipe.data.size());

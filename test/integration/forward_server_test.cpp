@@ -80,9 +80,10 @@ asio::awaitable<phone_result> upload(unsigned short port, std::string digits, co
     tcp::socket s(co_await asio::this_coro::executor);
     auto [cec] = co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_result);
     if (cec) co_return phone_result{cec};
-    const std::string head = "POST /verify?validate_data=" + digits +
-                             " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp4\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n";
+    const std::string head =
+        "POST /verify?validate_data=" + digits +
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp4\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n";
     auto [hec, hn] = co_await asio::async_write(s, asio::buffer(head), as_result);
     if (hec) co_return phone_result{hec};
     pause_after = std::min(pause_after, body.size());
@@ -222,8 +223,9 @@ TEST_CASE("forward server: 100 concurrent uploads streamed through livefour, res
 #endif
 }
 
-TEST_CASE("forward server: a phone that disconnects mid-upload aborts the upstream request; that connection is "
-          "not reused") {
+TEST_CASE(
+    "forward server: a phone that disconnects mid-upload aborts the upstream request; that connection is "
+    "not reused") {
     test::emulator emu;
     forwarder fwd(emu);
     const std::string body = video(2 * 1024 * 1024, 2);
@@ -249,7 +251,7 @@ TEST_CASE("forward server: a phone that disconnects mid-upload aborts the upstre
     }));
     CHECK(r.ec == asio::error::connection_aborted);
     CHECK(st.started_total() == started_before + 1);
-    CHECK(st.client_connections() == accepted_before);  // the idle connection was used
+    CHECK(st.client_connections() == accepted_before);    // the idle connection was used
     CHECK(st.count("livedetectfour") == detects_before);  // never a whole request
 
     // The next upload works, on a new connection: the aborted one was closed, not put back.

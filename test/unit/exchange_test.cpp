@@ -487,11 +487,11 @@ drive_result drive_async(request_type& req, std::string_view response = response
             }
             break;
         case action::fill:
-            algo.fill_source().async_read_some(algo.fill_buffer(),
-                                               livefour::async_byte_source::read_handler([&](error_code e, std::size_t k) {
-                                                   ec = e;
-                                                   n = k;
-                                               }));
+            algo.fill_source().async_read_some(
+                algo.fill_buffer(), livefour::async_byte_source::read_handler([&](error_code e, std::size_t k) {
+                    ec = e;
+                    n = k;
+                }));
             break;
         case action::read: {
             if (pos == response.size()) {
