@@ -17,6 +17,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <utility>
@@ -78,6 +79,16 @@ private:
         auto& body = parser_.get().body();
         body.data = out.data();
         body.size = out.size();
+        // Beast reads at most the buffer's free capacity per call (512 bytes at least): a buffer
+        // sized for the header would bring the body 512 bytes at a time, one upstream write each
+        // (measured: a 5 MiB forward took 0.35 s instead of 0.025 s). Room for one TLS record's
+        // worth, allocated once: more would only add a second copy of the write buffer per upload.
+        constexpr std::size_t read_room = 16 * 1024;
+        const std::size_t room = std::min({out.size(), read_room, buffer_.max_size() - buffer_.size()});
+        if (buffer_.capacity() - buffer_.size() < room) {
+            buffer_.prepare(room);
+            buffer_.commit(0);
+        }
         // Completes on the stream's executor; read_op then dispatches to the handler's. Not bound
         // up front: Beast posts through the handler's executor, and Asio 1.81 cannot post to the
         // any_completion_executor of a type-erased handler (it cannot require blocking.never).
