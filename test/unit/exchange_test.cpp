@@ -344,7 +344,8 @@ namespace {
 
 /// Drives a request with `Expect: 100-continue` against a peer that sends `answer` once the header
 /// is in, or says nothing (`answer` empty: the wait times out). Returns what went out and the result.
-drive_result drive_expect(std::string_view answer, std::string_view after_body = responses[0]) {
+drive_result drive_expect(std::string_view answer, std::string_view after_body = responses[0],
+                          std::size_t pause_at = std::string_view::npos) {
     drive_result d;
     auto req = make_request(request_shapes[2]);  // 300 KB of multipart
     req.set(http::field::expect, "100-continue");
@@ -375,8 +376,9 @@ drive_result drive_expect(std::string_view answer, std::string_view after_body =
         case action::read_continue:
             REQUIRE(header_seen);
             CHECK(algo.continue_wait() == std::chrono::milliseconds(1000));
-            if (pos == peer.size()) {
-                ec = asio::error::timed_out;  // the runner's timer: nothing came in time
+            if (pos == peer.size() || pos == pause_at) {
+                pause_at = std::string_view::npos;  // the peer pauses there once
+                ec = asio::error::timed_out;        // the runner's timer: nothing came in time
                 break;
             }
             [[fallthrough]];
@@ -427,6 +429,16 @@ TEST_CASE("exchange: Expect: 100-continue sends the header alone, then the body 
         CHECK_FALSE(d.r.request_fully_sent);
         CHECK(d.written.size() == d.header_size);  // the header, not one body byte
         CHECK(d.progress == 0);
+        CHECK_FALSE(d.r.keep_alive);
+    }
+    SUBCASE("a final reply that has begun when the wait ends is read to its end, the body not sent") {
+        const std::string refusal =
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 31\r\n\r\n{\"code\":14,\"message\":\"refused\"}";
+        const auto d = drive_expect(refusal, responses[0], 14);  // pauses after "HTTP/1.1 401 U"
+        REQUIRE_FALSE(d.r.ec);
+        CHECK(d.r.status == 401);
+        CHECK_FALSE(d.r.request_fully_sent);
+        CHECK(d.written.size() == d.header_size);
         CHECK_FALSE(d.r.keep_alive);
     }
     SUBCASE("silence: after continue_wait the body goes out anyway") {
