@@ -132,4 +132,32 @@ ls "$work"/livefour-upload-* > /dev/null 2>&1 && fail "spool files left behind"
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "embed_server did not stop cleanly on SIGTERM"
 
-echo "examples: all passed (coroutine, callback, future, multi_thread 100/100 shared and per thread, embed_server 20 concurrent uploads)"
+# The forwarding server: the same 20 users, each upload streamed to the API while it arrives (half
+# of them chunked); refusals as above. test/integration/forward_server_test.cpp drives it harder.
+"$bin/livefour-example-forward-server" "${common[@]}" --port 0 --threads 2 \
+  > "$work/forward_server.out" 2> "$work/forward_server.err" &
+server_pid=$!
+pids+=("$server_pid")
+srv_port=$(port_of "$work/forward_server.out") || fail "forward_server did not start"
+srv="http://127.0.0.1:$srv_port"
+users=()
+for n in $(seq 1 20); do upload "$n" & users+=($!); done
+for p in "${users[@]}"; do wait "$p" || fail "an upload through forward_server failed"; done
+for n in $(seq 1 20); do
+  grep -q '"accepted":true' "$work/user-$n.json" || fail "forward_server, user $n: $(cat "$work/user-$n.json")"
+done
+code=$(curl -sS -o "$work/wrong.json" -w '%{http_code}' --data-binary "@$video" "$srv/verify?validate_data=0000")
+if [[ $code != 200 ]] || ! grep -q '"accepted":false' "$work/wrong.json"; then
+  fail "forward_server, wrong digits: HTTP $code $(cat "$work/wrong.json")"
+fi
+code=$(curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$video" "$srv/verify")
+[[ $code == 400 ]] || fail "forward_server, missing validate_data: HTTP $code"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$work/huge.mp4" "$srv/verify?validate_data=1234" || true)
+[[ $code == 413 ]] || fail "forward_server, oversized upload: HTTP $code"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary "@$work/huge.mp4" \
+  "$srv/verify?validate_data=1234" || true)
+[[ $code == 413 ]] || fail "forward_server, oversized chunked upload: HTTP $code"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "forward_server did not stop cleanly on SIGTERM"
+
+echo "examples: all passed (coroutine, callback, future, multi_thread 100/100 shared and per thread, embed_server and forward_server 20 concurrent uploads each)"

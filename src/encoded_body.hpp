@@ -5,6 +5,8 @@
 #include "encoding.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/optional/optional.hpp>
 
@@ -39,12 +41,23 @@ struct encoded_body {
             ec = {};
             if (!body_) return boost::none;
             auto bytes = body_->next(ec);
+            if (ec == boost::asio::error::would_block) {
+                // An async source must be filled first (body_encoding::waiting()). Beast's words for
+                // "no body buffer yet": need_more before the header (it is then sent alone),
+                // need_buffer after it; either way the serializer asks again.
+                ec = first_ ? error_code(boost::beast::http::error::need_more)
+                            : error_code(boost::beast::http::error::need_buffer);
+                first_ = false;
+                return boost::none;
+            }
+            first_ = false;
             if (ec || bytes.empty()) return boost::none;
             return std::pair{const_buffers_type(bytes.data(), bytes.size()), !body_->done()};
         }
 
     private:
         body_encoding* body_;  // the request holds it
+        bool first_ = true;    // the serializer's first get(), made with the header
     };
 };
 

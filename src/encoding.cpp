@@ -48,6 +48,9 @@ public:
         return detail_.empty() ? form_->error_detail() : detail_;
     }
     void use_thread_buffer(bool on) noexcept override { encode_into_thread_buffer(*form_, on); }
+    source_reader* waiting() noexcept override { return encoder_.waiting(); }
+    bool rewindable() const noexcept override { return multipart_rewindable(*form_); }
+    bool readable_twice() const noexcept override { return !multipart_has_async(*form_); }
 
 private:
     std::shared_ptr<multipart_form> form_;

@@ -18,6 +18,8 @@
 
 namespace livefour::detail {
 
+class source_reader;
+
 /// A request body. Each prepare() re-opens and re-checks every source and arms exactly one pass
 /// over the bytes (start() then next() until done()): a retry, or a second pass that hashes the
 /// body before it is sent, reads the same bytes again or fails with a clear error — never a
@@ -42,6 +44,14 @@ public:
     virtual bool done() const noexcept = 0;
     /// What the last failure of prepare() or of a pass was about, naming the source.
     virtual const std::string& error_detail() const noexcept = 0;
+    /// After next() failed with asio::error::would_block: the async source to fill before calling
+    /// next() again (source_reader::fill_buffer / filled). Null otherwise.
+    virtual source_reader* waiting() noexcept { return nullptr; }
+    /// False once a one-shot async source was read from: the body cannot be sent again.
+    virtual bool rewindable() const noexcept { return true; }
+    /// False when a source is async: a pass that reads the body before it is sent (the digest
+    /// pass) would consume it.
+    virtual bool readable_twice() const noexcept { return true; }
     /// Lets next() fill the calling thread's buffer instead of one of its own (see
     /// encode_into_thread_buffer in detail/multipart_body.hpp): only for a stream that is done with
     /// each buffer before its write's initiation returns (tls_stream).
@@ -53,6 +63,11 @@ public:
 /// a call about an empty video would be billed for nothing.
 std::shared_ptr<body_encoding> make_multipart_encoding(std::shared_ptr<multipart_form> form,
                                                        std::span<const std::string_view> not_empty = {});
+
+/// Whether every file part of the prepared `form` can be read again (multipart.cpp).
+bool multipart_rewindable(const multipart_form& form) noexcept;
+/// Whether a part of the prepared `form` is an async source.
+bool multipart_has_async(const multipart_form& form) noexcept;
 
 /// The size prepare() found for the part named `name` (multipart.cpp); nullopt when the form is
 /// not prepared, has no such part, or the part's source is unsized.

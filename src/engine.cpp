@@ -86,7 +86,9 @@ struct engine::parts {
         transport.handshake = cfg.timeout.handshake;
         transport.stall = cfg.timeout.stall;
         transport.verify_peer = cfg.tls.verify_peer || cfg.tls.context;
+        transport.continue_wait = cfg.timeout.continue_wait;
         transport.limits = {cfg.max_header_bytes, cfg.max_response_bytes, cfg.on_attempt && cfg.attempt_headers};
+        transport.limits.fill_size = cfg.write_buffer_size;
     }
 
     asio::any_io_executor ex;
@@ -304,6 +306,8 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
             req.content_length(*length);
         else
             req.chunked(true);
+        if (cfg_.expect_continue_above && (!length || *length > cfg_.expect_continue_above))
+            req.set(http::field::expect, "100-continue");
     } else {
         req.content_length(std::uint64_t{0});
     }
@@ -314,6 +318,14 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
     std::string digest;
     bool prepared = true;  // the body was prepared above, for the first attempt
     if (op.signer && op.signer->needs_payload_digest()) {
+        if (body && !body->readable_twice()) {
+            // Hashing it would consume it: sign UNSIGNED-PAYLOAD instead, or spool the source.
+            diag.set_client_message(
+                "the body has an async source, which cannot be read twice: a signature over the body "
+                "needs its SHA-256 before it is sent; set unsigned_payload, or spool the source to a "
+                "file or memory first");
+            co_return operation_outcome{client_error::invalid_argument};
+        }
         if (auto ec = co_await hash_body(body, digest, diag)) co_return operation_outcome{ec};
         prepared = false;
     }
@@ -354,7 +366,12 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
         prepared = false;
         auto r = co_await send_on_pool(p, cfg_, req, sign, on_body_bytes, diag, trace);
         attempt_outcome a{r.ec, r.status, r.request_fully_sent, r.response_started, r.connection_reused};
+        a.resendable = !body || body->rewindable();
         if (r.ec) {
+            if (r.source_error)
+                diag.set_client_message("the body's source failed: " + r.source_error.message() + " [" +
+                                        r.source_error.category().name() + ":" +
+                                        std::to_string(r.source_error.value()) + "]");
             describe_transport_error(r, diag);
         } else {
             replied = true;

@@ -12,6 +12,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include <boost/asio/error.hpp>
+
 #include <openssl/evp.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -198,6 +200,7 @@ public:
         if (error_ || done_) return {};
         char* out = thread_buffer_ ? thread_body_buffer(cap_now_ + 1) : own_.get();
         std::size_t n = 0;
+        waiting_ = nullptr;
         while (n < cap_now_ && !done_) {
             if (in_text_) {
                 const auto& t = texts_[segment_];
@@ -217,6 +220,12 @@ public:
             // A base64 group needs 4 characters of room: a nearly full buffer goes out a little short.
             if (cap_now_ - n < 4) break;
             if (auto e = encode_some(out, n)) {
+                // An async source has nothing staged: what this buffer holds goes out first.
+                if (e == boost::asio::error::would_block) {
+                    if (n > 0) break;
+                    ec = e;
+                    return {};
+                }
                 ec = error_ = e;
                 return {};
             }
@@ -227,6 +236,15 @@ public:
     bool done() const noexcept override { return done_; }
     const std::string& error_detail() const noexcept override { return detail_; }
     void use_thread_buffer(bool on) noexcept override { thread_buffer_ = on; }
+    source_reader* waiting() noexcept override { return waiting_; }
+    bool rewindable() const noexcept override {
+        return std::all_of(sources_.begin(), sources_.end(), [](const auto& p) { return p.reader.rewindable(); });
+    }
+    bool readable_twice() const noexcept override {
+        for (const auto& m : members_)
+            if (m.source && livefour::detail::body_source_access::async(*m.source)) return false;
+        return true;
+    }
 
 private:
     error_code fail(error_code ec, std::string why) {
@@ -264,8 +282,13 @@ private:
         std::size_t got = 0;
         std::string why;
         // Read one byte more than fits, when there is room for it: source_reader's end probe.
-        if (auto ec = r.read(std::span<char>(in + carry_len_, want + 1 - carry_len_), got, why))
+        if (auto ec = r.read(std::span<char>(in + carry_len_, want + 1 - carry_len_), got, why)) {
+            if (ec == boost::asio::error::would_block) {
+                waiting_ = &r;
+                return ec;  // not a failure: the exchange fills the source
+            }
             return fail(ec, source_name(segment_) + ": " + why);
+        }
         std::size_t have = carry_len_ + got;
         std::size_t whole = std::min(have, want) / 3 * 3;
         n += encode_base64(out + n, in, whole);
@@ -294,6 +317,7 @@ private:
     error_code error_;
     bool done_ = true;
     std::string detail_;
+    source_reader* waiting_ = nullptr;
 };
 
 }  // namespace

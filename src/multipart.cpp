@@ -4,6 +4,8 @@
 #include <livefour/options.hpp>
 
 #include "encoding.hpp"
+
+#include <boost/asio/error.hpp>
 #include "source.hpp"
 
 #include <openssl/rand.h>
@@ -129,6 +131,13 @@ body_source body_source::memory(std::shared_ptr<const std::string> bytes, std::s
                                 std::string content_type) {
     body_source s(kind::memory, std::move(filename), std::move(content_type));
     s.bytes_ = bytes ? std::move(bytes) : std::make_shared<const std::string>();
+    return s;
+}
+
+body_source body_source::async(std::shared_ptr<async_byte_source> src, std::string filename, std::string content_type) {
+    body_source s(kind::async, std::move(filename), std::move(content_type));
+    // Tracked: a retry may resend a one-shot source only while none of its bytes was taken.
+    if (src) s.async_ = std::make_shared<detail::tracked_async_source>(std::move(src));
     return s;
 }
 
@@ -402,8 +411,12 @@ std::span<const char> multipart_encoder::next(error_code& ec) {
     // Borrowed again on every call: another encoder on this thread may have grown it meanwhile.
     if (thread_buffer_) out_ = thread_body_buffer(cap_);
     std::size_t n = 0;
+    waiting_ = nullptr;
     while (n < cap_ && phase_ != phase::done) {
         if (auto e = step(n)) {
+            // An async source has nothing staged: what this buffer holds goes out first, then the
+            // caller fills the source (waiting()) and calls again.
+            if (e == boost::asio::error::would_block && n > 0) break;
             ec = e;
             return {};
         }
@@ -455,8 +468,13 @@ error_code multipart_encoder::body_step(std::size_t& n) {
         if (p.source.is_custom() && p.source.offset() == 0) multipart_access::note_custom_read(*form_);
         std::size_t got = 0;
         std::string why;
-        if (auto ec = p.source.read(std::span<char>(out_ + n, cap_ - n), got, why))
+        if (auto ec = p.source.read(std::span<char>(out_ + n, cap_ - n), got, why)) {
+            if (ec == boost::asio::error::would_block) {
+                waiting_ = &p.source;
+                return ec;  // not a failure: the exchange fills the source
+            }
             return fail(ec, p.label() + ": " + why);
+        }
         n += got;
         if (!p.source.ended()) return {};
     }
@@ -472,6 +490,22 @@ std::optional<std::uint64_t> prepared_part_size(const multipart_form& form, std:
     for (const auto& p : st->parts)
         if (p.name == name) return p.size;
     return std::nullopt;
+}
+
+bool multipart_rewindable(const multipart_form& form) noexcept {
+    const auto& st = multipart_access::state(form);
+    if (!st) return true;
+    for (const auto& p : st->parts)
+        if (!p.text && !p.source.rewindable()) return false;
+    return true;
+}
+
+bool multipart_has_async(const multipart_form& form) noexcept {
+    const auto& st = multipart_access::state(form);
+    if (!st) return false;
+    for (const auto& p : st->parts)
+        if (!p.text && p.source.is_async()) return true;
+    return false;
 }
 
 void encode_into_thread_buffer(multipart_form& form, bool on) noexcept {

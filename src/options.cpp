@@ -32,6 +32,10 @@ error_code validate(const engine_config& c, endpoint_info& ep, std::string& why)
         why = "invalid retry policy";
         return ec;
     }
+    if (c.timeout.continue_wait.count() <= 0) {
+        why = "timeouts::continue_wait must be positive";
+        return client_error::invalid_argument;
+    }
     if (c.pool.max_connections == 0 || c.max_response_bytes == 0 || c.max_header_bytes == 0) {
         why = "max_connections, max_response_bytes and max_header_bytes must be positive";
         return client_error::invalid_argument;

@@ -57,6 +57,10 @@ response_reader::state response_reader::parse() {
             if (parser_->is_done()) {
                 // An interim 1xx (e.g. an unsolicited 100 Continue) is not the answer: read on.
                 if (parser_->get().result_int() / 100 != 1) return state::done;
+                ++interims_;
+                // Nor has the answer started: a 100 Continue says nothing about processing (a
+                // billed request may still be resent). Bytes after it belong to the answer.
+                started_ = buffer_.size() != 0;
                 fresh_parser();
                 continue;
             }

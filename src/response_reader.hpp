@@ -48,8 +48,11 @@ public:
 
     /// The failure, once state::failed.
     const error_code& error() const noexcept { return error_; }
-    /// At least one response byte arrived (a retry of a billed request is no longer safe).
+    /// At least one byte of the final response arrived (a retry of a billed request is no longer
+    /// safe). Interim 1xx responses do not count.
     bool started() const noexcept { return started_; }
+    /// Interim (1xx) responses read and skipped so far: a `100 Continue` shows here.
+    int interims() const noexcept { return interims_; }
 
     /// The final response, once state::done (its body until take_body()).
     const boost::beast::http::response<boost::beast::http::string_body>& message() const { return parser_->get(); }
@@ -69,6 +72,7 @@ private:
     std::uint64_t total_read_ = 0;
     std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
     error_code error_;
+    int interims_ = 0;
     bool started_ = false;
 };
 

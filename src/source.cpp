@@ -2,6 +2,8 @@
 // against the size it had when it was opened.
 #include "source.hpp"
 
+#include <boost/asio/error.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@ std::string errno_text(int e) { return std::generic_category().message(e); }
 
 const std::shared_ptr<byte_source>& body_source_access::custom(const body_source& s) noexcept { return s.custom_; }
 const std::shared_ptr<const std::string>& body_source_access::bytes(const body_source& s) noexcept { return s.bytes_; }
+const std::shared_ptr<async_byte_source>& body_source_access::async(const body_source& s) noexcept { return s.async_; }
 
 error_code source_reader::open(const body_source& src, bool rewind_custom, std::string& why) {
     *this = source_reader{};
@@ -62,6 +65,30 @@ error_code source_reader::open(const body_source& src, bool rewind_custom, std::
         size_ = bytes->size();
         return {};
     }
+    if (const auto& a = body_source_access::async(src)) {
+        kind_ = kind::async;
+        // body_source::async() wraps every async source (multipart.cpp).
+        async_ = std::static_pointer_cast<tracked_async_source>(a);
+        if (async_->empty()) {
+            why = "no source (null async_byte_source)";
+            return client_error::invalid_argument;
+        }
+        if (async_->consumed()) {
+            // Read from by an earlier attempt: only a source that can go back may be sent again.
+            if (!async_->rewindable()) {
+                why = "was read from and cannot be read again (a one-shot source is sent once)";
+                return client_error::source_failed;
+            }
+            error_code ec;
+            async_->rewind(ec);
+            if (ec) {
+                why = "rewind: " + ec.message();
+                return client_error::source_failed;
+            }
+        }
+        size_ = async_->size();
+        return {};
+    }
     kind_ = kind::custom;
     custom_ = body_source_access::custom(src);
     if (!custom_) {
@@ -93,6 +120,31 @@ error_code source_reader::check_size(std::string& why) const {
         return client_error::file_changed_size;
     }
     return {};
+}
+
+boost::asio::mutable_buffer source_reader::fill_buffer(std::size_t cap) {
+    if (staged_cap_ < cap) {
+        staged_ = std::make_unique_for_overwrite<char[]>(cap);
+        staged_cap_ = cap;
+    }
+    std::size_t want = cap;
+    // One byte more than is left: a source that has more than its size says shows it.
+    if (size_) want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, *size_ - off_ + 1));
+    staged_begin_ = staged_end_ = 0;
+    return {staged_.get(), want};
+}
+
+void source_reader::filled(std::size_t n) noexcept {
+    staged_begin_ = 0;
+    staged_end_ = n;
+    if (n == 0)
+        async_end_ = true;
+    else
+        async_->note_consumed();
+}
+
+bool source_reader::rewindable() const noexcept {
+    return kind_ != kind::async || !async_->consumed() || async_->rewindable();
 }
 
 error_code source_reader::changed(const char* how, std::string& why) const {
@@ -147,6 +199,21 @@ error_code source_reader::read(std::span<char> out, std::size_t& n, std::string&
         n = static_cast<std::size_t>(r);
         off_ += n;
         if (probe_too && off_ == *size_) end_checked_ = true;  // read to the end, and nothing past it
+        return {};
+    }
+
+    case kind::async: {
+        if (staged_begin_ == staged_end_) {
+            if (!async_end_) return boost::asio::error::would_block;  // the exchange fills it
+            if (size_ && off_ != *size_) return changed("shorter", why);
+            ended_ = true;
+            return {};
+        }
+        n = std::min(out.size(), staged_end_ - staged_begin_);
+        if (size_ && off_ + n > *size_) return changed("longer", why);
+        std::memcpy(out.data(), staged_.get() + staged_begin_, n);
+        staged_begin_ += n;
+        off_ += n;
         return {};
     }
 

@@ -6,8 +6,11 @@
 // frame readers; they do not read files themselves.
 #pragma once
 
+#include <livefour/async_source.hpp>
 #include <livefour/error.hpp>
 #include <livefour/multipart.hpp>
+
+#include <boost/asio/buffer.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -41,6 +44,30 @@ struct file_identity {
     bool operator==(const file_identity&) const = default;
 };
 
+/// What body_source::async() holds: the user's source, and whether any of its bytes were taken
+/// since it was made or rewound. A one-shot source that gave nothing yet (the connection failed
+/// before the body) may still be sent by a retry; one that gave bytes may not.
+class tracked_async_source final : public async_byte_source {
+public:
+    explicit tracked_async_source(std::shared_ptr<async_byte_source> inner) noexcept : inner_(std::move(inner)) {}
+    std::optional<std::uint64_t> size() const override { return inner_->size(); }
+    void async_read_some(boost::asio::mutable_buffer buffer, read_handler handler) override {
+        inner_->async_read_some(buffer, std::move(handler));
+    }
+    bool rewindable() const override { return inner_->rewindable(); }
+    void rewind(error_code& ec) override {
+        inner_->rewind(ec);
+        if (!ec) consumed_ = false;
+    }
+    bool consumed() const noexcept { return consumed_; }
+    void note_consumed() noexcept { consumed_ = true; }
+    bool empty() const noexcept { return !inner_; }
+
+private:
+    std::shared_ptr<async_byte_source> inner_;
+    bool consumed_ = false;
+};
+
 /// One opened source, read from its start to its end, once per open().
 class source_reader {
 public:
@@ -59,8 +86,22 @@ public:
     const std::optional<std::uint64_t>& size() const noexcept { return size_; }
     /// True for a file source.
     bool is_file() const noexcept { return kind_ == kind::file; }
-    /// True for a user byte_source (which may be one-shot: it has to be rewound to be read again).
-    bool is_custom() const noexcept { return kind_ == kind::custom; }
+    /// True for a user byte_source or async_byte_source (which may be one-shot: it has to be
+    /// rewound to be read again).
+    bool is_custom() const noexcept { return kind_ == kind::custom || kind_ == kind::async; }
+    /// True for an async_byte_source: read() fails with asio::error::would_block when its staged
+    /// bytes ran out; the exchange then fills fill_buffer() with the source's async_read_some().
+    bool is_async() const noexcept { return kind_ == kind::async; }
+    /// Where the next async read goes (at most `cap` bytes, never past the source's size).
+    boost::asio::mutable_buffer fill_buffer(std::size_t cap);
+    /// `n` bytes arrived in fill_buffer(); 0 is the end of the source.
+    void filled(std::size_t n) noexcept;
+    /// The async source (is_async()).
+    async_byte_source& async_source() const noexcept { return *async_; }
+    /// True once an async source gave bytes (to this pass or an earlier one) and was not rewound.
+    bool async_consumed() const noexcept { return async_ && async_->consumed(); }
+    /// False for an async source that was read from and cannot rewind: the body cannot be sent again.
+    bool rewindable() const noexcept;
     /// The file's identity at open(); for other sources a default value.
     const file_identity& identity() const noexcept { return identity_; }
     /// fstat()s a file again: `file_changed_size` if its size is not the one open() found.
@@ -79,10 +120,14 @@ public:
     bool ended() const noexcept { return ended_; }
 
 private:
-    enum class kind : unsigned char { none, file, memory, custom };
+    enum class kind : unsigned char { none, file, memory, custom, async };
     error_code changed(const char* how, std::string& why) const;
 
     kind kind_ = kind::none;
+    std::shared_ptr<tracked_async_source> async_;
+    std::unique_ptr<char[]> staged_;  // an async source's bytes between its read and the body
+    std::size_t staged_cap_ = 0, staged_begin_ = 0, staged_end_ = 0;
+    bool async_end_ = false;
     file_handle file_;
     std::shared_ptr<const std::string> bytes_;
     std::shared_ptr<byte_source> custom_;
@@ -97,6 +142,7 @@ private:
 struct body_source_access {
     static const std::shared_ptr<byte_source>& custom(const body_source& s) noexcept;
     static const std::shared_ptr<const std::string>& bytes(const body_source& s) noexcept;
+    static const std::shared_ptr<async_byte_source>& async(const body_source& s) noexcept;
 };
 
 /// Human-readable text of an errno value.

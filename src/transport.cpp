@@ -320,6 +320,7 @@ public:
         if constexpr (is_tls) stream_.shrink_buffers();
     }
     void arm() { detail::arm(lowest_, stall_); }
+    std::chrono::milliseconds stall() const noexcept { return stall_; }
     asio::awaitable<error_code> wait_writable() { return detail::wait_writable(lowest_, stall_); }
     void after_write() {
         // Frees what a write the kernel did not take at once (finished asynchronously) left behind.
@@ -345,7 +346,10 @@ template <class Stream>
 asio::awaitable<exchange_result> exchange_on(Stream& stream, connection& c, request_type& req,
                                              const transport_options& opts,
                                              const std::function<void(std::uint64_t)>& on_body_bytes) {
-    exchange_algo algo(req, c.buffer, opts.limits, std::is_same_v<Stream, tls_stream>, on_body_bytes);
+    auto limits = opts.limits;
+    // The request asked to be told before its body goes out (the engine sets Expect for large bodies).
+    if (beast::iequals(req[http::field::expect], "100-continue")) limits.continue_wait = opts.continue_wait;
+    exchange_algo algo(req, c.buffer, limits, std::is_same_v<Stream, tls_stream>, on_body_bytes);
     connection_io<Stream> io(stream, c, opts.stall);
     co_return co_await run_exchange(stream, io, algo);
 }

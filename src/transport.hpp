@@ -99,6 +99,9 @@ struct transport_options {
     std::chrono::milliseconds handshake{std::chrono::seconds{10}};  ///< TLS handshake (0: none)
     std::chrono::milliseconds stall{std::chrono::seconds{30}};      ///< no progress (0: none)
     bool verify_peer = true;  ///< check the peer's name (the chain is the TLS context's business)
+    /// How long a request with `Expect: 100-continue` waits for the server's word before sending
+    /// its body anyway.
+    std::chrono::milliseconds continue_wait{std::chrono::seconds{1}};
     exchange_limits limits;
 };
 

@@ -1,6 +1,7 @@
 // livefour — umbrella header: everything a user of the client needs.
 #pragma once
 
+#include <livefour/async_source.hpp>
 #include <livefour/attempt_event.hpp>
 #include <livefour/cancel_after.hpp>
 #include <livefour/client.hpp>

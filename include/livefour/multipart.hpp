@@ -28,6 +28,8 @@
 
 namespace livefour {
 
+class async_byte_source;
+
 namespace detail {
 struct multipart_access;
 struct body_source_access;
@@ -85,6 +87,11 @@ public:
     /// Bytes produced by a user source; unsized sources make the request chunked.
     static body_source custom(std::shared_ptr<byte_source> src, std::string filename, std::string content_type = {});
 
+    /// Bytes read with co_await from a source (<livefour/async_source.hpp>): a socket, the body of
+    /// a request a server is still receiving. Read one buffer at a time while the request is sent.
+    static body_source async(std::shared_ptr<async_byte_source> src, std::string filename,
+                             std::string content_type = {});
+
     /// The filename sent in Content-Disposition (before '"' escaping).
     const std::string& filename() const noexcept { return filename_; }
     /// The content type sent for this part (already defaulted).
@@ -96,7 +103,7 @@ public:
 
 private:
     friend struct detail::body_source_access;
-    enum class kind : unsigned char { file, memory, custom };
+    enum class kind : unsigned char { file, memory, custom, async };
 
     body_source(kind k, std::string filename, std::string content_type);
 
@@ -104,6 +111,7 @@ private:
     std::filesystem::path path_;
     std::shared_ptr<const std::string> bytes_;
     std::shared_ptr<byte_source> custom_;
+    std::shared_ptr<async_byte_source> async_;
     std::string filename_;
     std::string content_type_;
 };

@@ -40,6 +40,10 @@ struct timeouts {
     std::chrono::milliseconds pool_wait{std::chrono::seconds{30}};
     /// Overall bound of one operation, all attempts included (client_error::deadline_exceeded).
     std::chrono::milliseconds deadline{std::chrono::seconds{0}};
+    /// A request sent with `Expect: 100-continue` (connection_options::expect_continue_above)
+    /// waits this long after its header for `100 Continue` or a final reply, then sends its body
+    /// anyway (curl waits 1 s too). Must be > 0.
+    std::chrono::milliseconds continue_wait{std::chrono::seconds{1}};
 };
 
 /// TLS settings. Verification is on by default and uses the system trust store.
@@ -101,6 +105,13 @@ struct connection_options {
     std::size_t write_buffer_size = 256 * 1024;
     /// Send bodies with `Transfer-Encoding: chunked` even when their size is known.
     bool force_chunked = false;
+    /// Bodies larger than this (and bodies of unknown length) are sent with
+    /// `Expect: 100-continue`: the header goes first, and a server that refuses the request on its
+    /// header alone — a bad signature, a quota — answers before the body is sent, so a refused
+    /// 6 MiB upload costs a few hundred bytes instead of 6 MiB. A server that answers `100
+    /// Continue` costs one round trip; one that says nothing costs timeouts::continue_wait. 0: never.
+    /// Default 1 MiB, like curl.
+    std::uint64_t expect_continue_above = 1024 * 1024;
     /// Value of the User-Agent header: at most 1,024 visible ASCII characters or spaces.
     std::string user_agent = "livefour/0.1";
     /// True (the default): the client's executor may be run by several threads at once (an

@@ -13,6 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <cstdio>
@@ -286,6 +288,7 @@ namespace {
 /// run_exchange's Io for test::stream: no timers, always writable.
 struct test_io {
     void arm() {}
+    std::chrono::milliseconds stall() const noexcept { return std::chrono::milliseconds(0); }
     asio::awaitable<error_code> wait_writable() { co_return error_code{}; }
     void after_write() {}
     void after_response() {}
@@ -335,4 +338,289 @@ TEST_CASE("exchange: run_exchange over Beast's test::stream, each operation fail
         }
     }
     MESSAGE("run_exchange: " << failures << " stream operations failed in turn");
+}
+
+namespace {
+
+/// Drives a request with `Expect: 100-continue` against a peer that sends `answer` once the header
+/// is in, or says nothing (`answer` empty: the wait times out). Returns what went out and the result.
+drive_result drive_expect(std::string_view answer, std::string_view after_body = responses[0],
+                          std::size_t pause_at = std::string_view::npos) {
+    drive_result d;
+    auto req = make_request(request_shapes[2]);  // 300 KB of multipart
+    req.set(http::field::expect, "100-continue");
+    beast::flat_buffer buffer;
+    const std::function<void(std::uint64_t)> progress = [&d](std::uint64_t n) { d.progress += n; };
+    livefour::detail::exchange_limits limits;
+    limits.continue_wait = std::chrono::milliseconds(1000);
+    exchange_algo algo(req, buffer, limits, false, progress);
+    d.header_size = algo.header_size();
+    std::string peer(answer);
+    bool header_seen = false, body_answered = false;
+    std::size_t pos = 0;
+    error_code ec;
+    std::size_t n = 0;
+    for (;;) {
+        const auto what = algo.resume(ec, n);
+        ec = {};
+        n = 0;
+        if (what == action::done) break;
+        d.steps.push_back(what);
+        REQUIRE(d.steps.size() < 10'000);
+        switch (what) {
+        case action::write:
+            for (const auto& b : algo.write_buffers()) d.written.append(static_cast<const char*>(b.data()), b.size());
+            for (const auto& b : algo.write_buffers()) n += b.size();
+            header_seen = true;
+            break;
+        case action::read_continue:
+            REQUIRE(header_seen);
+            CHECK(algo.continue_wait() == std::chrono::milliseconds(1000));
+            if (pos == peer.size() || pos == pause_at) {
+                pause_at = std::string_view::npos;  // the peer pauses there once
+                ec = asio::error::timed_out;        // the runner's timer: nothing came in time
+                break;
+            }
+            [[fallthrough]];
+        case action::read: {
+            if (pos == peer.size() && !body_answered) {
+                // The body is all in: the peer answers it.
+                peer += after_body;
+                body_answered = true;
+            }
+            if (pos == peer.size()) {
+                ec = asio::error::eof;
+                break;
+            }
+            const auto room = algo.read_buffer();
+            n = std::min({std::size_t{7}, room.size(), peer.size() - pos});
+            std::memcpy(room.data(), peer.data() + pos, n);
+            pos += n;
+            break;
+        }
+        case action::wait_writable:
+        case action::done: break;
+        }
+    }
+    d.r = std::move(algo.result());
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("exchange: Expect: 100-continue sends the header alone, then the body on 100, never on a final reply") {
+    const auto full = beast_serialization(request_shapes[2]).size() + std::string("Expect: 100-continue\r\n").size();
+    SUBCASE("100 Continue: the body follows, the reply is read") {
+        const auto d = drive_expect("HTTP/1.1 100 Continue\r\n\r\n");
+        REQUIRE_FALSE(d.r.ec);
+        CHECK(d.r.status == 200);
+        CHECK(d.r.request_fully_sent);
+        CHECK(d.written.size() == full);
+        CHECK(d.steps[0] == action::write);
+        CHECK(d.steps[1] == action::read_continue);
+        CHECK(d.written.find("Expect: 100-continue") != std::string::npos);
+    }
+    SUBCASE("a final reply instead: the body is never sent, the connection is not reused") {
+        const auto d = drive_expect(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 31\r\n\r\n{\"code\":14,\"message\":\"refused\"}");
+        REQUIRE_FALSE(d.r.ec);
+        CHECK(d.r.status == 401);
+        CHECK(d.r.body == "{\"code\":14,\"message\":\"refused\"}");
+        CHECK_FALSE(d.r.request_fully_sent);
+        CHECK(d.written.size() == d.header_size);  // the header, not one body byte
+        CHECK(d.progress == 0);
+        CHECK_FALSE(d.r.keep_alive);
+    }
+    SUBCASE("a final reply that has begun when the wait ends is read to its end, the body not sent") {
+        const std::string refusal =
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 31\r\n\r\n{\"code\":14,\"message\":\"refused\"}";
+        const auto d = drive_expect(refusal, responses[0], 14);  // pauses after "HTTP/1.1 401 U"
+        REQUIRE_FALSE(d.r.ec);
+        CHECK(d.r.status == 401);
+        CHECK_FALSE(d.r.request_fully_sent);
+        CHECK(d.written.size() == d.header_size);
+        CHECK_FALSE(d.r.keep_alive);
+    }
+    SUBCASE("silence: after continue_wait the body goes out anyway") {
+        const auto d = drive_expect("");
+        REQUIRE_FALSE(d.r.ec);
+        CHECK(d.r.status == 200);
+        CHECK(d.written.size() == full);
+    }
+}
+
+namespace {
+
+/// An async source over bytes in memory that completes each read inline with at most `chunk`
+/// bytes, or fails after `fail_after` bytes.
+struct memory_async_source : livefour::async_byte_source {
+    std::string data;
+    std::size_t chunk;
+    std::optional<std::uint64_t> declared;
+    std::size_t fail_after = SIZE_MAX;
+    std::size_t pos = 0;
+    int reads = 0;
+    memory_async_source(std::string d, std::size_t c, bool sized)
+        : data(std::move(d)), chunk(c), declared(sized ? std::optional<std::uint64_t>(data.size()) : std::nullopt) {}
+    std::optional<std::uint64_t> size() const override { return declared; }
+    void async_read_some(asio::mutable_buffer b, read_handler h) override {
+        ++reads;
+        if (pos >= fail_after) return std::move(h)(asio::error::connection_reset, 0);
+        const auto n = std::min({b.size(), chunk, data.size() - pos});
+        std::memcpy(b.data(), data.data() + pos, n);
+        pos += n;
+        std::move(h)(error_code{}, n);
+    }
+};
+
+/// Drives `req` whose body has an async source; reads complete inline (the sans-io loop).
+drive_result drive_async(request_type& req, std::string_view response = responses[0]) {
+    drive_result d;
+    beast::flat_buffer buffer;
+    const std::function<void(std::uint64_t)> progress = [&d](std::uint64_t n) { d.progress += n; };
+    livefour::detail::exchange_limits limits;
+    limits.fill_size = 16 * 1024;
+    exchange_algo algo(req, buffer, limits, true, progress);
+    std::size_t pos = 0;
+    error_code ec;
+    std::size_t n = 0;
+    for (;;) {
+        const auto what = algo.resume(ec, n);
+        ec = {};
+        n = 0;
+        if (what == action::done) break;
+        d.steps.push_back(what);
+        REQUIRE(d.steps.size() < 100'000);
+        switch (what) {
+        case action::write:
+            for (const auto& b : algo.write_buffers()) {
+                d.written.append(static_cast<const char*>(b.data()), b.size());
+                n += b.size();
+            }
+            break;
+        case action::fill:
+            algo.fill_source().async_read_some(
+                algo.fill_buffer(), livefour::async_byte_source::read_handler([&](error_code e, std::size_t k) {
+                    ec = e;
+                    n = k;
+                }));
+            break;
+        case action::read: {
+            if (pos == response.size()) {
+                ec = asio::error::eof;
+                break;
+            }
+            const auto room = algo.read_buffer();
+            n = std::min({room.size(), response.size() - pos});
+            std::memcpy(room.data(), response.data() + pos, n);
+            pos += n;
+            break;
+        }
+        default: break;
+        }
+    }
+    d.r = std::move(algo.result());
+    return d;
+}
+
+/// `wire` (one whole request) parsed, its chunked body decoded.
+http::request<http::string_body> parse_request(const std::string& wire) {
+    http::request_parser<http::string_body> p;
+    p.body_limit(boost::none);
+    p.eager(true);
+    error_code ec;
+    const auto used = p.put(asio::buffer(wire), ec);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    CHECK(used == wire.size());
+    CHECK(p.is_done());
+    return p.release();
+}
+
+request_type async_multipart_request(std::shared_ptr<memory_async_source> src, bool chunked) {
+    request_type req{http::verb::post, "/face/livedetectfour", 11};
+    req.set(http::field::host, "127.0.0.1:443");
+    auto form = std::make_shared<livefour::multipart_form>("boundary-of-the-exchange-test");
+    form->add_field("validate_data", "1234");
+    form->add_file("video", livefour::body_source::async(std::move(src), "v.mp4"));
+    form->write_buffer_size = 16 * 1024;
+    auto body = livefour::detail::make_multipart_encoding(std::move(form));
+    REQUIRE_FALSE(body->prepare());
+    req.set(http::field::content_type, body->content_type());
+    if (chunked)
+        req.chunked(true);
+    else
+        req.content_length(*body->content_length());
+    req.body() = std::move(body);
+    return req;
+}
+
+}  // namespace
+
+TEST_CASE("exchange: an async source is read one buffer at a time while the request is sent, byte-exact") {
+    for (const bool sized : {true, false}) {
+        for (const std::size_t chunk : {1000, 16 * 1024, 100'000}) {
+            CAPTURE(sized);
+            CAPTURE(chunk);
+            auto src = std::make_shared<memory_async_source>(video_bytes(300'000), chunk, sized);
+            auto req = async_multipart_request(src, !sized);
+            const auto d = drive_async(req);
+            REQUIRE_MESSAGE(!d.r.ec, d.r.ec.message());
+            CHECK(d.r.status == 200);
+            CHECK(d.r.request_fully_sent);
+            // The same bytes as the same form with the video in memory.
+            auto mem = std::make_shared<livefour::multipart_form>("boundary-of-the-exchange-test");
+            mem->add_field("validate_data", "1234");
+            mem->add_file("video", livefour::body_source::memory(video_bytes(300'000), "v.mp4"));
+            REQUIRE_FALSE(mem->prepare());
+            request_type ref{http::verb::post, "/face/livedetectfour", 11};
+            ref.set(http::field::host, "127.0.0.1:443");
+            auto enc = livefour::detail::make_multipart_encoding(mem);
+            REQUIRE_FALSE(enc->prepare());
+            ref.set(http::field::content_type, enc->content_type());
+            if (sized)
+                ref.content_length(*enc->content_length());
+            else
+                ref.chunked(true);
+            ref.body() = enc;
+            std::ostringstream os;
+            os << ref;
+            if (sized) {
+                CHECK(d.written.size() == os.str().size());
+                CHECK(d.written == os.str());
+            } else {
+                // Chunk boundaries follow the buffers each side produced: compare what they carry.
+                const auto a = parse_request(d.written), b = parse_request(os.str());
+                CHECK(a.chunked());
+                CHECK(a[http::field::content_type] == b[http::field::content_type]);
+                CHECK(a.body().size() == b.body().size());
+                CHECK(a.body() == b.body());
+            }
+            // Backpressure: never more read ahead than one fill (16 KiB) before it is written.
+            std::size_t fills = 0;
+            for (auto s : d.steps) fills += s == action::fill;
+            CHECK(fills >= 300'000 / (16 * 1024));
+            CHECK_FALSE(req.body()->rewindable());  // a one-shot source, read: not sent again
+        }
+    }
+}
+
+TEST_CASE("exchange: an async source that breaks off, or ends early, cuts the upload with its own error") {
+    SUBCASE("the sender disconnects") {
+        auto src = std::make_shared<memory_async_source>(video_bytes(300'000), 10'000, true);
+        src->fail_after = 100'000;
+        auto req = async_multipart_request(src, false);
+        const auto d = drive_async(req);
+        CHECK(d.r.ec == client_error::source_failed);
+        CHECK(d.r.source_error == asio::error::connection_reset);
+        CHECK_FALSE(d.r.request_fully_sent);
+        CHECK(livefour::is_fatal_for_connection(d.r.ec));
+    }
+    SUBCASE("a sized source that ends early") {
+        auto src = std::make_shared<memory_async_source>(video_bytes(300'000), 10'000, true);
+        src->declared = 400'000;
+        auto req = async_multipart_request(src, false);
+        const auto d = drive_async(req);
+        CHECK(d.r.ec == client_error::file_changed_size);
+        CHECK_FALSE(d.r.request_fully_sent);
+    }
 }

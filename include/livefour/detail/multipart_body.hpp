@@ -19,6 +19,8 @@
 
 namespace livefour::detail {
 
+class source_reader;
+
 /// Produces the bytes of a prepared form, one buffer at a time, in a single buffer of
 /// `write_buffer_size` bytes allocated by `start()` (or borrowed per call from the thread, see
 /// `encode_into_thread_buffer`). Framing and part bytes are packed together, so
@@ -52,6 +54,10 @@ public:
     /// True when `next()` fills the calling thread's buffer instead of one of its own.
     bool uses_thread_buffer() const noexcept { return thread_buffer_; }
 
+    /// After next() failed with asio::error::would_block: the async source whose staged bytes ran
+    /// out (src/source.hpp). Null otherwise.
+    source_reader* waiting() const noexcept { return waiting_; }
+
 private:
     enum class phase : unsigned char { head, body, tail, closing, done };
 
@@ -71,6 +77,7 @@ private:
     std::uint64_t produced_ = 0;  // body bytes produced so far (for max_body_bytes)
     phase phase_ = phase::head;
     error_code error_;
+    source_reader* waiting_ = nullptr;
 };
 
 /// Lets the encoders of `form` fill a buffer owned by the calling thread (one per thread, grown to
