@@ -7,6 +7,9 @@
 #include <livefour/faceid/client.hpp>
 
 #include <fstream>
+#include <thread>
+
+#include <unistd.h>
 #include <mutex>
 
 namespace asio = boost::asio;
@@ -115,4 +118,62 @@ TEST_CASE("Expect: 100-continue against a peer we did not write: tc3_peer.py rej
     const auto r = boost::json::parse(line).as_object();
     CHECK(r.at("expect_100_continue").as_bool());
     CHECK(r.at("rejected_before_body").as_bool());
+}
+
+TEST_CASE("Expect: 100-continue against a server that never answers it: the body follows after continue_wait") {
+    // An HTTP/1.0-minded server: reads the header, sends no 100 Continue, waits for the body.
+    unsigned short port = 0;
+    const int fd = test::listen_loopback(port);
+    test::temp_dir dir;
+    const auto video = test::write_file(dir / "v.mp4", 2 * 1024 * 1024, test::mp4_magic());
+    std::string header;
+    std::uint64_t body_received = 0;
+    std::chrono::steady_clock::time_point header_at, first_body_at;
+    std::thread server([&] {
+        const int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) return;
+        std::string in;
+        char buf[65536];
+        std::size_t length = 0;
+        for (;;) {
+            const auto n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            const auto was = in.size();
+            in.append(buf, static_cast<std::size_t>(n));
+            if (header.empty()) {
+                const auto end = in.find("\r\n\r\n");
+                if (end == std::string::npos) continue;
+                header_at = std::chrono::steady_clock::now();
+                header = in.substr(0, end + 4);
+                const auto cl = header.find("Content-Length: ");
+                if (cl != std::string::npos) length = std::stoull(header.substr(cl + 16));
+                if (in.size() > header.size()) first_body_at = header_at;
+                body_received = in.size() - header.size();
+            } else {
+                if (was == header.size()) first_body_at = std::chrono::steady_clock::now();
+                body_received += static_cast<std::uint64_t>(n);
+            }
+            if (!header.empty() && body_received >= length) break;
+        }
+        const std::string body = R"({"code":0,"message":"OK","data":{"live_status":0,"live_msg":"OK"}})";
+        const std::string reply =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+        (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(c);
+    });
+    auto o = test::raw_server_options(port);
+    o.timeout.continue_wait = std::chrono::milliseconds(300);
+    asio::io_context ioc;
+    livefour::client cl(ioc.get_executor(), o);
+    const auto ec = detect(ioc, cl, video);
+    server.join();
+    ::close(fd);
+    CHECK_FALSE(ec);
+    CHECK(header.find("Expect: 100-continue\r\n") != std::string::npos);
+    CHECK(body_received >= 2u * 1024 * 1024);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(first_body_at - header_at);
+    MESSAGE("the body began " << waited.count() << " ms after the header (continue_wait 300 ms)");
+    CHECK(waited >= std::chrono::milliseconds(250));
+    CHECK(waited < std::chrono::seconds(5));
 }
