@@ -135,7 +135,6 @@ const char* next_name(attempt_event::decision d) {
     return "?";
 }
 
-double ms_of(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
 }  // namespace
 
@@ -146,13 +145,13 @@ void report::attempt(const attempt_event& e) {
     x["connection_reused"] = e.connection_reused;
     if (!e.peer.empty()) x["peer"] = std::string(e.peer);
     if (!e.tls_version.empty()) x["tls_version"] = std::string(e.tls_version), x["tls_resumed"] = e.tls_resumed;
-    x["pool_wait_ms"] = ms_of(e.pool_wait);
-    x["resolve_ms"] = ms_of(e.resolve);
-    x["connect_ms"] = ms_of(e.connect);
-    x["handshake_ms"] = ms_of(e.handshake);
+    x["pool_wait_us"] = e.pool_wait.count();
+    x["resolve_us"] = e.resolve.count();
+    x["connect_us"] = e.connect.count();
+    x["handshake_us"] = e.handshake.count();
     x["bytes_sent"] = e.bytes_sent;
-    x["first_byte_ms"] = ms_of(e.first_byte);
-    x["duration_ms"] = ms_of(e.duration);
+    x["first_byte_us"] = e.first_byte.count();
+    x["duration_us"] = e.duration.count();
     x["http_status"] = e.http_status;
     if (!e.server_code.empty()) x["server_code"] = std::string(e.server_code);
     x["error"] = e.error ? boost::json::value(boost::json::object{{"category", e.error.category().name()},
