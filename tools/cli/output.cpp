@@ -135,7 +135,6 @@ const char* next_name(attempt_event::decision d) {
     return "?";
 }
 
-
 }  // namespace
 
 void report::attempt(const attempt_event& e) {
