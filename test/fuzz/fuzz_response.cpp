@@ -21,6 +21,7 @@
 #include "../../src/response_reader.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -75,8 +76,12 @@ std::optional<parsed_response> read_response(std::string_view wire, std::uint32_
     }
     if (st == state::failed) {
         const auto& ec = reader.error();
-        require(ec.category() == livefour::client_category() || ec == boost::asio::error::eof,
-                "the reader failed with a foreign error");
+        // A client_error, the end of the stream, or Beast's own parse error for a reply that is not
+        // HTTP (a bad status line, a bad chunk): classify() calls that the server's fault.
+        require(
+            ec.category() == livefour::client_category() || ec == boost::asio::error::eof ||
+                ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::bad_version).category(),
+            "the reader failed with a foreign error");
         return std::nullopt;
     }
     const auto& res = reader.message();
