@@ -23,8 +23,11 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/te
 san_targets=(livefour-unit-tests livefour-integration-tests livefour-emulator livefour-cli
              livefour-emulator-logic-tests)
 
+# Each stage's wall time, printed as it ends and summed up at the end (CI's budget is 30 min).
+timings=()
 for stage in "${stages[@]}"; do
   echo "== livefour tests: $stage"
+  stage_start=$SECONDS
   [[ $stage == format || $stage == fuzz ]] || cmake --preset "$stage" >/dev/null
   case "$stage" in
     format)
@@ -50,4 +53,7 @@ for stage in "${stages[@]}"; do
       CXX=clang++-14 FUZZ_JOBS="${FUZZ_JOBS:-2}" test/fuzz/run.sh --ci ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
+  timings+=("$stage $((SECONDS - stage_start)) s")
+  echo "== livefour tests: $stage passed in $((SECONDS - stage_start)) s"
 done
+echo "== livefour tests: all passed in ${SECONDS} s (setup included): ${timings[*]}"

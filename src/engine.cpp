@@ -4,6 +4,7 @@
 
 #include "pooled_connection.hpp"
 #include "retry_loop.hpp"
+#include "spawn_on.hpp"
 #include "transport.hpp"
 
 #include <livefour/detail/crypto.hpp>
@@ -106,12 +107,20 @@ engine::engine(asio::any_io_executor ex, engine_config cfg, endpoint_info ep)
 engine::~engine() = default;
 
 void engine::add(const std::shared_ptr<op_record>& r) {
-    std::lock_guard lock(ops_mu_);
-    ops_.insert(r);
+    {
+        std::lock_guard lock(ops_mu_);
+        if (r->finished) return;  // completed already, on another thread
+        if (!closed_) {
+            ops_.insert(r);
+            return;
+        }
+    }
+    asio::post(r->strand, [r] { r->signal.emit(asio::cancellation_type::terminal); });
 }
 
 void engine::remove(const std::shared_ptr<op_record>& r) {
     std::lock_guard lock(ops_mu_);
+    r->finished = true;
     ops_.erase(r);
 }
 
@@ -158,9 +167,9 @@ std::string redacted_header(const request_type& req) {
 
 /// One exchange of `req` on a pooled connection, opened first if the pool had none idle. With
 /// thread_safe, the connection's I/O runs on its own strand: opening it and the exchange are
-/// co_spawned there; otherwise this coroutine awaits them. `sign` stamps the attempt's
-/// authentication once the connection is ready, as late as possible (a timestamped signature
-/// then leaves at once).
+/// spawned there (spawn_on.hpp: Asio 1.26's co_spawn forwards a cancellation through freed
+/// memory); otherwise this coroutine awaits them. `sign` stamps the attempt's authentication once
+/// the connection is ready, as late as possible (a timestamped signature then leaves at once).
 template <class Parts, class Sign>
 asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg, request_type& req, Sign& sign,
                                               const std::function<void(std::uint64_t)>& on_body_bytes,
@@ -191,7 +200,7 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
         error_code ec;
         // (if/else, not ?:, around co_await: GCC 12, docs/known-issues.md.)
         if (thread_safe)
-            ec = co_await asio::co_spawn(slot.conn->strand, std::move(open), asio::use_awaitable);
+            ec = co_await spawn_on(slot.conn->strand, std::move(open));
         else
             ec = co_await std::move(open);
         if (stop_requested(cs)) ec = asio::error::operation_aborted;
@@ -212,7 +221,7 @@ asio::awaitable<exchange_result> send_on_pool(Parts& p, const engine_config& cfg
     auto op = exchange(conn, req, p.transport, on_body_bytes, thread_safe);
     exchange_result r;
     if (thread_safe)
-        r = co_await asio::co_spawn(slot.conn->strand, std::move(op), asio::use_awaitable);
+        r = co_await spawn_on(slot.conn->strand, std::move(op));
     else
         r = co_await std::move(op);
     r.connection_reused = reused;
@@ -287,6 +296,18 @@ asio::awaitable<operation_outcome> engine::run(operation& op, diagnostics& diag)
                                     std::to_string(cfg_.max_upload_bytes) + ")");
             co_return operation_outcome{client_error::upload_too_large};
         }
+    }
+
+    // A closed client refuses here, before the payload pass below could read a large body for
+    // nothing (later, its pool would refuse the same way).
+    bool closed;
+    {
+        std::lock_guard lock(ops_mu_);
+        closed = closed_;
+    }
+    if (closed) {
+        diag.set_client_message(error_code(client_error::pool_closed).message());
+        co_return operation_outcome{client_error::pool_closed};
     }
 
     auto& p = *parts_;

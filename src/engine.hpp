@@ -59,6 +59,7 @@ struct op_record {
     explicit op_record(asio::any_io_executor s) : strand(std::move(s)) {}
     asio::any_io_executor strand;  ///< a strand, or the client's executor (make_strand_executor)
     asio::cancellation_signal signal;
+    bool finished = false;  ///< completed (under the engine's lock): add() then does not register it
 };
 
 /// How engine::run() ended.
@@ -83,8 +84,10 @@ public:
     /// retry policy's retries and backoff.
     asio::awaitable<operation_outcome> run(operation& op, diagnostics& diag);
 
-    /// Registers an operation in flight (close() cancels it).
+    /// Registers an operation in flight (close() cancels it), once its coroutine is spawned with
+    /// its signal connected; if close() came first, cancels it as close() would have.
     void add(const std::shared_ptr<op_record>& r);
+    /// Unregisters a completed operation (possibly before add(), on another thread).
     void remove(const std::shared_ptr<op_record>& r);
     /// Cancels every operation in flight, closes idle connections, refuses new operations
     /// (client_error::pool_closed). Idempotent, thread-safe.
@@ -156,9 +159,6 @@ void launch(std::shared_ptr<engine> e, diagnostics* user_diag, Handler handler, 
     auto diag = user_diag ? std::shared_ptr<diagnostics>(std::shared_ptr<diagnostics>{}, user_diag)
                           : std::make_shared<diagnostics>();
     diag->clear();
-    // A closed client still runs the operation: its pool refuses it with pool_closed, through the
-    // same completion path as every other failure (never inline).
-    e->add(record);
     // Forward the caller's cancellation to our signal, on the operation's strand.
     auto user_slot = asio::get_associated_cancellation_slot(handler);
     if (user_slot.is_connected())
@@ -181,6 +181,12 @@ void launch(std::shared_ptr<engine> e, diagnostics* user_diag, Handler handler, 
                 }
                 std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));
             })));
+    // Registered only now that co_spawn has connected the signal: a close() on another thread
+    // posts its emit after this (the engine's lock orders them), never into a signal that co_spawn
+    // is still connecting. A closed client still runs the operation: it is cancelled at once, and
+    // its pool refuses it with pool_closed, through the same completion path as every other
+    // failure (never inline).
+    e->add(record);
 }
 
 }  // namespace livefour::detail

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -42,15 +43,19 @@ namespace {
 /// them the test's own threads waiting for a core (load average 2.0-2.6).
 #if defined(LIVEFOUR_TEST_SANITIZER_BUILD)
 constexpr milliseconds completion_bound{250};
-/// Under TSan, close() and the deadline on a two-thread io_context have twice been seen to
-/// complete one upload 0.75-0.77 s late (2 of 3 runs, load average 3; aborted all the same, no
-/// complete body at the server). The cause is open (session 19's closing note). This wider bound
-/// for that case alone still fails an upload that runs on after its cancellation: the rest of a
-/// 512 MiB upload takes several seconds under TSan.
-constexpr milliseconds two_thread_close_bound{2000};
+/// On a two-thread io_context under TSan, CI and local runs saw one operation now and then complete
+/// 0.62-0.77 s after its cancellation (close() and the deadline in 2 of 4 runs, the awaitable `||`
+/// once in CI; aborted all the same, no complete body at the server). Those runs also showed the
+/// heap-use-after-free of Asio 1.26's co_spawn cancellation (docs/known-issues.md), which
+/// src/spawn_on.hpp removed; since then 6 TSan runs of the two-thread cases saw none later than
+/// 60 ms. The wider bound stays for two threads under sanitizers, so that TSan's scheduling on a
+/// 2-core machine cannot fail CI, and still fails an upload that runs on after its cancellation:
+/// the rest of a 512 MiB upload takes several seconds under TSan. Every completion later than
+/// completion_bound is printed with where its operation was, whatever the bound.
+constexpr milliseconds two_thread_bound{2000};
 #else
 constexpr milliseconds completion_bound{100};
-constexpr milliseconds two_thread_close_bound = completion_bound;
+constexpr milliseconds two_thread_bound = completion_bound;
 #endif
 
 /// Large enough that no upload can finish within the 200 ms of a round (it would need 2.5 GB/s).
@@ -74,6 +79,37 @@ struct outcome {
     clock_type::time_point cancelled_at{};  ///< when the cancellation was emitted (or the bound was due)
     clock_type::time_point completed_at{};
     bool timer_won = true;  ///< awaitable ||: the timer, not the operation, completed first
+    // What a late operation had done, so that its failure says where it was (detect uploads).
+    clock_type::time_point started_at = clock_type::now();
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<clock_type::rep> last_progress{0};  ///< since the epoch of clock_type; 0: none
+    bool digits = false;
+    milliseconds cancel_after{};
+
+    /// The request's progress hook: records how far the upload got and when.
+    auto progress() {
+        return [this](std::uint64_t sent, std::optional<std::uint64_t>) {
+            bytes_sent = sent;
+            last_progress = clock_type::now().time_since_epoch().count();
+        };
+    }
+    std::string describe() const {
+        using std::chrono::duration_cast;
+        std::ostringstream os;
+        const auto ms = [](auto d) { return duration_cast<milliseconds>(d).count(); };
+        os << (digits ? "livegetfour (reply held back)" : "detect upload") << ", cancel planned at "
+           << cancel_after.count() << " ms, emitted at " << ms(cancelled_at - started_at) << " ms, completed at "
+           << ms(completed_at - started_at) << " ms";
+        if (!digits) {
+            os << ", " << (bytes_sent >> 10) << " KiB sent";
+            if (const auto lp = last_progress.load())
+                os << ", last progress at " << ms(clock_type::time_point(clock_type::duration(lp)) - started_at)
+                   << " ms";
+            else
+                os << ", no body progress";
+        }
+        return os.str();
+    }
 };
 
 /// A sparse file: an MP4 header, then zeros the kernel produces without disk reads.
@@ -90,8 +126,10 @@ struct op_spec {
     milliseconds cancel_after{};
 };
 
-livefour::detect_request large_detect(const std::filesystem::path& video) {
-    return livefour::detect_request{.validate_data = "1234", .video = livefour::body_source::file(video)};
+livefour::detect_request large_detect(const std::filesystem::path& video, outcome* traced = nullptr) {
+    livefour::detect_request r{.validate_data = "1234", .video = livefour::body_source::file(video)};
+    if (traced) r.on_progress = traced->progress();
+    return r;
 }
 
 /// `co_await (operation || timer)`: the awaitable operators cancel the operation when the timer
@@ -108,7 +146,7 @@ asio::awaitable<void> race_with_timer(livefour::client& cl, outcome& out, op_spe
             co_await (cl.async_get_digits(std::move(req), asio::as_tuple(asio::use_awaitable)) || fire(timer, out));
         out.timer_won = r.index() == 1;
     } else {
-        auto req = large_detect(video);
+        auto req = large_detect(video, &out);
         auto r = co_await (cl.async_detect(std::move(req), asio::as_tuple(asio::use_awaitable)) || fire(timer, out));
         out.timer_won = r.index() == 1;
     }
@@ -142,7 +180,7 @@ void start_one(livefour::client& cl, const asio::any_io_executor& ex, method m, 
         if (spec.digits)
             cl.async_get_digits(livefour::digits_request{.seq = "force:delay_ms=1000"}, std::move(handler));
         else
-            cl.async_detect(large_detect(video), std::move(handler));
+            cl.async_detect(large_detect(video, &out), std::move(handler));
         break;
     }
     case method::cancel_after: {
@@ -152,7 +190,7 @@ void start_one(livefour::client& cl, const asio::any_io_executor& ex, method m, 
         if (spec.digits)
             cl.async_get_digits(livefour::digits_request{.seq = "force:delay_ms=1000"}, std::move(handler));
         else
-            cl.async_detect(large_detect(video), std::move(handler));
+            cl.async_detect(large_detect(video, &out), std::move(handler));
         break;
     }
     case method::awaitable_or: asio::co_spawn(ex, race_with_timer(cl, out, spec, video), asio::detached); break;
@@ -161,7 +199,7 @@ void start_one(livefour::client& cl, const asio::any_io_executor& ex, method m, 
 
 struct stress_totals {
     int operations = 0;
-    int slow = 0;         // completed later than completion_bound after the cancellation
+    int slow = 0;         // completed later than its bound after the cancellation
     int not_aborted = 0;  // completed with anything but operation_aborted
     milliseconds worst{0};
 };
@@ -182,6 +220,9 @@ stress_totals stress(test::emulator& emu, const std::filesystem::path& video, me
         std::vector<outcome> outs(static_cast<std::size_t>(per_round));
         for (auto& o : outs) {
             op_spec spec{.digits = kind(rng) == 0, .cancel_after = milliseconds(when(rng))};
+            o.digits = spec.digits;
+            o.cancel_after = spec.cancel_after;
+            o.started_at = clock_type::now();
             auto ex = threads > 1 ? asio::any_io_executor(asio::make_strand(ioc)) : ioc.get_executor();
             start_one(cl, ex, m, spec, video, o);
         }
@@ -199,7 +240,8 @@ stress_totals stress(test::emulator& emu, const std::filesystem::path& video, me
             }
             const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - o.cancelled_at);
             t.worst = std::max(t.worst, late);
-            if (late > completion_bound) ++t.slow;
+            if (late > completion_bound) MESSAGE("late by " << late.count() << " ms: " << o.describe());
+            if (late > (threads > 1 ? two_thread_bound : completion_bound)) ++t.slow;
         }
     }
     return t;
@@ -226,7 +268,10 @@ TEST_CASE("cancellation stress: every cancellation method, thread_safe on and of
         bool thread_safe;
         int threads;
     };
+    // LIVEFOUR_STRESS_THREADS=2 runs only the two-thread combinations (to chase a failure there).
+    const char* only_threads = std::getenv("LIVEFOUR_STRESS_THREADS");
     for (const auto cfg : {config{true, 1}, config{false, 1}, config{true, 2}}) {
+        if (only_threads && std::atoi(only_threads) != cfg.threads) continue;
         for (const auto m : {method::slot, method::cancel_after, method::awaitable_or}) {
             CAPTURE(cfg.thread_safe);
             CAPTURE(cfg.threads);
@@ -331,7 +376,7 @@ TEST_CASE("cancellation stress: close(), the stall timeout and the deadline end 
                               "close(): " << o.ec.message());
                 const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - closed_at);
                 worst = std::max(worst, late);
-                CHECK(late <= (cfg.threads > 1 ? two_thread_close_bound : completion_bound));
+                CHECK(late <= (cfg.threads > 1 ? two_thread_bound : completion_bound));
             }
         }
         MESSAGE("close(): worst " << worst.count() << " ms after close()");
@@ -348,7 +393,7 @@ TEST_CASE("cancellation stress: close(), the stall timeout and the deadline end 
                 CHECK_MESSAGE(o.ec == livefour::client_error::deadline_exceeded, "deadline: " << o.ec.message());
                 const auto late = std::chrono::duration_cast<milliseconds>(o.completed_at - (started + deadline));
                 worst = std::max(worst, late);
-                CHECK(late <= (cfg.threads > 1 ? two_thread_close_bound : completion_bound));
+                CHECK(late <= (cfg.threads > 1 ? two_thread_bound : completion_bound));
             }
         }
         MESSAGE("deadline: worst " << worst.count() << " ms after the deadline");
