@@ -115,10 +115,12 @@ class Bench:
             cmd += ["--parallel", "--parallel-immediate", "--parallel-max", str(parallel)]
         return run_measured(cmd + ["-K", cfg])
 
-    def curl_upload(self, url, file, n, warmup_file=None, extra_headers=(), options=()):
-        """n multipart uploads of `file` in one curl process (after one of warmup_file)."""
+    def curl_upload(self, url, file, n, warmup_file=None, extra_headers=(), options=(), expect=False):
+        """n multipart uploads of `file` in one curl process (after one of warmup_file); with
+        `expect`, each sends `Expect: 100-continue` and waits for the 100, else none does."""
         common = {"cacert": self.ca if url.startswith("https") else None,
-                  "headers": ["Expect:", *extra_headers], "options": list(options)}
+                  "headers": ["Expect: 100-continue" if expect else "Expect:", *extra_headers],
+                  "options": list(options)}
         ts = [dict(common, url=url, file=warmup_file or file)] + [dict(common, url=url, file=file)] * n
         run = self.curl(ts)
         xfers = parse_curl_transfers(run.stdout)

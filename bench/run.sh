@@ -5,7 +5,7 @@
 #
 #   bench/run.sh                      everything
 #   bench/run.sh --quick              fewer rounds, no 1 GiB file, no 1,000 in-flight uploads
-#   bench/run.sh --only throughput    some scenarios: machine,throughput,latency,small,concurrency,crosscheck,
+#   bench/run.sh --only throughput    some scenarios: machine,throughput,latency,expect,small,concurrency,crosscheck,
 #                                     faceid (issue 14: API 3.0 LivenessCompare vs the official Node.js SDK
 #                                     and curl; needs node and the SDK of scripts/setup.sh)
 #   bench/run.sh --rounds 9           more A/B rounds on a noisy machine

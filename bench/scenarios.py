@@ -22,12 +22,14 @@ def _per_gb(seconds, nbytes):
 
 # ---- one run of each client ----------------------------------------------------------------
 
-def lf_upload(b, sink, scheme, mode, file, count, chunked=False, cmd="upload", warm="1k"):
+def lf_upload(b, sink, scheme, mode, file, count, chunked=False, cmd="upload", warm="1k", expect=False):
     size, wsize = SIZES[file], SIZES[warm]
     args = [cmd, "--url", sink.url(scheme), "--ca", b.ca, "--file", b.files[file], "--count", count,
             "--mode", mode, "--warmup-file", b.files[warm]]
     if chunked:
         args.append("--chunked")
+    if expect:
+        args.append("--expect")
     with SinkDelta(sink) as d:
         run = b.livefour(*args)
     j = run.json()
@@ -37,7 +39,7 @@ def lf_upload(b, sink, scheme, mode, file, count, chunked=False, cmd="upload", w
                 multipart_overhead=overhead)
 
 
-def curl_upload(b, sink, scheme, mode, file, count, chunked=False, warm="1k"):
+def curl_upload(b, sink, scheme, mode, file, count, chunked=False, warm="1k", expect=False):
     size, wsize = SIZES[file], SIZES[warm]
     fresh = mode in ("new", "cold", "resumed")
     url = sink.url(scheme) + ("/close" if fresh else "") + "/face/livedetectfour"
@@ -45,7 +47,7 @@ def curl_upload(b, sink, scheme, mode, file, count, chunked=False, warm="1k"):
     headers = ["Transfer-Encoding: chunked"] if chunked else []
     with SinkDelta(sink) as d:
         run, xfers = b.curl_upload(url, b.files[file], count, warmup_file=b.files[warm],
-                                   extra_headers=headers, options=options)
+                                   extra_headers=headers, options=options, expect=expect)
     received = [x["received"] for x in xfers]
     overhead = b.check_uploads("curl", size, received[1:], wsize, received[0])
     b.check_sink("curl", d, count + 1, sum(received))
@@ -100,7 +102,7 @@ def _upload_result(run, d, secs, size, count, wsize, loop_cpu):
         "maxrss_kib": run.maxrss_kib, "wall_s": run.wall,
         "sink_cpu_s_per_gb": _per_gb(d.sink_cpu, payload),
         "connections": d.delta["connections"], "tls_handshakes": d.delta["tls_handshakes"],
-        "tls_resumed": d.delta["tls_resumed"],
+        "tls_resumed": d.delta["tls_resumed"], "continues": d.delta["continues"],
     }
 
 
@@ -298,6 +300,46 @@ def latency(b):
             "request of the cold and resumed rows is where a full handshake and a resumption differ most.")
 
 
+def expect(b):
+    """Issue 15: `Expect: 100-continue` must not slow down an upload the server accepts. A 6 MiB
+    upload on a warm HTTPS connection to a sink that answers 100 at once, with and without Expect,
+    paired in each round, for livefour and for curl; the sink's counters confirm who sent it."""
+    n = 15 if b.a.quick else 40
+    sink = b.sinks["c"]
+    runs = {
+        "lf_expect": lambda: lf_upload(b, sink, "https", "warm", "6M", n, cmd="latency", warm="6M", expect=True),
+        "lf_plain": lambda: lf_upload(b, sink, "https", "warm", "6M", n, cmd="latency", warm="6M"),
+        "curl_expect": lambda: curl_upload(b, sink, "https", "warm", "6M", n, warm="6M", expect=True),
+        "curl_plain": lambda: curl_upload(b, sink, "https", "warm", "6M", n, warm="6M"),
+    }
+    rounds = []
+    for i in range(b.a.rounds):
+        r = {k: run() for k, run in runs.items()}  # the four back to back, in the same order each round
+        for k, v in r.items():
+            want = n + 1 if k.endswith("expect") else 0  # the warm-up upload included
+            if v["continues"] != want:
+                raise BenchError(f"expect: {k} made the sink send {v['continues']} 100 Continue, not {want}")
+        r["lf_ratio"] = r["lf_expect"]["p50_ms"] / r["lf_plain"]["p50_ms"]
+        r["curl_ratio"] = r["curl_expect"]["p50_ms"] / r["curl_plain"]["p50_ms"]
+        rounds.append(r)
+        b.log(f"  expect round {i + 1}: livefour {r['lf_expect']['p50_ms']:.3f}/{r['lf_plain']['p50_ms']:.3f} ms "
+              f"({r['lf_ratio']:.3f}), curl {r['curl_expect']['p50_ms']:.3f}/{r['curl_plain']['p50_ms']:.3f} ms "
+              f"({r['curl_ratio']:.3f})")
+    s = {f"{k}_p50_ms": spread([r[k]["p50_ms"] for r in rounds]) for k in runs}
+    s.update({f"{k}_p99_ms": spread([r[k]["p99_ms"] for r in rounds]) for k in runs})
+    s["lf_ratio"] = spread([r["lf_ratio"] for r in rounds])
+    s["curl_ratio"] = spread([r["curl_ratio"] for r in rounds])
+    b.results["scenarios"]["expect"] = {"count": n, "summary": s, "rounds": rounds}
+    table = [[tool, _m(s[f"{k}_expect_p50_ms"]), _m(s[f"{k}_plain_p50_ms"]), _rng(s[f"{k}_ratio"], digits=3),
+              _m(s[f"{k}_expect_p99_ms"]), _m(s[f"{k}_plain_p99_ms"])]
+             for tool, k in (("livefour", "lf"), ("curl", "curl"))]
+    b.table("2c. Expect: 100-continue on an accepted 6 MiB HTTPS upload (warm connection)",
+            ["client", "p50 ms with Expect", "p50 ms without", "ratio with/without p50", "p99 ms with Expect",
+             "p99 ms without"], table,
+            f"{n} uploads per run after one warm-up, {b.a.rounds} rounds; the sink answers 100 Continue at once. "
+            "Each round runs the four back to back; the ratio is paired within a round (1.00 = no cost).")
+
+
 def crosscheck(b):
     """The same comparisons against the Python sink: if livefour/curl ratios hold there too, the C++
     sink is not what decides them."""
@@ -406,5 +448,5 @@ def targets(b):
 from scenarios_faceid import faceid  # noqa: E402  (it imports helpers from this module)
 from scenarios_load import concurrency, small  # noqa: E402
 
-ALL = {"machine": machine, "throughput": throughput, "latency": latency, "small": small,
+ALL = {"machine": machine, "throughput": throughput, "latency": latency, "expect": expect, "small": small,
        "concurrency": concurrency, "crosscheck": crosscheck, "faceid": faceid}

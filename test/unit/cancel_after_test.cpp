@@ -386,9 +386,11 @@ TEST_CASE("cancel_after: many operations on strands of a multi-threaded io_conte
     for (int i = 0; i < 8; ++i) strands.push_back(asio::make_strand(ioc));
     for (int i = 0; i < ops; ++i) timers.push_back(std::make_unique<asio::steady_timer>(strands[i % 8]));
     for (int i = 0; i < ops; ++i) {
-        // Half finish before their timeout, half after; some race within a millisecond.
-        auto wait = std::chrono::milliseconds(i % 7);
-        auto limit = std::chrono::milliseconds((i * 3) % 7);
+        // Some finish before their timeout, 3 in 7 after it by 25 ms or more, and one in 7 races it
+        // within a millisecond. (Steps of 1 ms let a TSan build's slow first pass find every timer
+        // of both kinds expired at once, and then no cancellation wins: CI saw 0 of 400 aborted.)
+        auto wait = std::chrono::milliseconds((i % 7) * 25 + i % 2);
+        auto limit = std::chrono::milliseconds(((i * 3) % 7) * 25);
         asio::post(strands[i % 8], [&, i, wait, limit] {
             timers[i]->expires_after(wait);
             timers[i]->async_wait(cancel_after(limit, [&](error_code ec) {

@@ -34,7 +34,6 @@ struct steps {
     asio::any_io_executor parent_strand;
     bool first_child_done = false;
     bool parent_resumed = false;
-    std::optional<asio::steady_timer>* second_timer = nullptr;
     bool second_started = false;
     bool second_ended = false;
     bool second_cancelled = false;  ///< ended with operation_aborted (or threw it)
