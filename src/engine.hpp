@@ -183,9 +183,9 @@ void launch(std::shared_ptr<engine> e, diagnostics* user_diag, Handler handler, 
             })));
     // Registered only now that co_spawn has connected the signal: a close() on another thread
     // posts its emit after this (the engine's lock orders them), never into a signal that co_spawn
-    // is still connecting. A closed client still runs the operation: it is cancelled at once, and
-    // its pool refuses it with pool_closed, through the same completion path as every other
-    // failure (never inline).
+    // is still connecting. A closed client still runs the operation: engine::run() refuses it with
+    // pool_closed before anything else (add()'s emit arrives after), through the same completion
+    // path as every other failure (never inline).
     e->add(record);
 }
 
